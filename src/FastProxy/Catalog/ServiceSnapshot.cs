@@ -1,0 +1,28 @@
+using System.Collections.Immutable;
+using System.Net;
+using FastProxy.Model;
+
+namespace FastProxy.Catalog;
+
+/// <summary>The immutable state of one service in one catalog version.</summary>
+public sealed class ServiceSnapshot
+{
+    internal ServiceSnapshot(Service service, IPAddress clusterIP, ImmutableArray<ServicePortSnapshot> ports)
+    {
+        Service = service;
+        ClusterIP = clusterIP;
+        Ports = ports;
+    }
+
+    /// <summary>The service definition as it was given.</summary>
+    public Service Service { get; }
+
+    /// <summary>The virtual IP: the one given, or the one the catalog allocated.</summary>
+    public IPAddress ClusterIP { get; }
+
+    /// <summary>One entry per service port, in the order the service lists them.</summary>
+    public ImmutableArray<ServicePortSnapshot> Ports { get; }
+
+    /// <summary>The service's identity.</summary>
+    public NamespacedName Id => Service.Id;
+}

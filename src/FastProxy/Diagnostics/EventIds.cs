@@ -1,0 +1,17 @@
+namespace FastProxy.Diagnostics;
+
+/// <summary>Every log event id in one place, so ids stay unique and stable across releases.</summary>
+internal static class EventIds
+{
+    public const int ListenerStarted = 1;
+    public const int ListenerStopped = 2;
+    public const int ListenerBindFailed = 3;
+    public const int AcceptLoopFailed = 4;
+    public const int NoEndpoints = 10;
+    public const int ConnectFailed = 11;
+    public const int AllConnectAttemptsFailed = 12;
+    public const int ConnectionClosed = 13;
+    public const int ForwardingFailed = 14;
+    public const int ShutdownAbortingConnections = 20;
+    public const int ConnectionMiddlewareFailed = 21;
+}

@@ -1,0 +1,184 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using FastProxy.Balancing;
+using FastProxy.Catalog;
+using FastProxy.Model;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace FastProxy.Forwarding;
+
+/// <summary>
+/// The TCP hot path: pick an endpoint, connect (with timeout, retrying another endpoint), then copy
+/// both directions until both have ended, passing each FIN and each reset on to the other side.
+/// </summary>
+internal sealed partial class TcpForwarder
+{
+    private readonly IConnectionFactory _upstream;
+    private readonly ProxyServerOptions _options;
+    private readonly ILogger _logger;
+
+    public TcpForwarder(IConnectionFactory upstream, ProxyServerOptions options, ILogger logger)
+    {
+        _upstream = upstream;
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <summary>Forwards one accepted client connection for <paramref name="route"/>. Never throws; the caller disposes the client.</summary>
+    public async Task ForwardAsync(ConnectionContext client, ServicePortSnapshot route, CancellationToken shutdown)
+    {
+        var (upstream, endpoint) = await ConnectAsync(client, route, shutdown).ConfigureAwait(false);
+        if (upstream is null || endpoint is null)
+        {
+            // An L4 balancer with nowhere to send a connection refuses it the way a closed port does: a reset.
+            client.Abort(new ConnectionAbortedException("No endpoint could be reached."));
+            return;
+        }
+
+        endpoint.OnConnectionOpened();
+        try
+        {
+            var toEndpoint = CopyAsync(client, upstream, endpoint, toEndpoint: true);
+            var fromEndpoint = CopyAsync(upstream, client, endpoint, toEndpoint: false);
+            var toReason = await toEndpoint.ConfigureAwait(false);
+            var fromReason = await fromEndpoint.ConfigureAwait(false);
+            Log.ConnectionClosed(_logger, client.RemoteEndPoint, endpoint.EndPoint, toReason, fromReason);
+        }
+        catch (Exception ex)
+        {
+            Log.ForwardingFailed(_logger, client.RemoteEndPoint, endpoint.EndPoint, ex);
+            client.Abort(new ConnectionAbortedException("Forwarding failed.", ex));
+            upstream.Abort(new ConnectionAbortedException("Forwarding failed.", ex));
+        }
+        finally
+        {
+            endpoint.OnConnectionClosed();
+            await upstream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<(ConnectionContext? Upstream, EndpointState? Endpoint)> ConnectAsync(ConnectionContext client, ServicePortSnapshot route, CancellationToken shutdown)
+    {
+        var picker = route.Picker;
+        if (picker is null)
+        {
+            Log.NoEndpoints(_logger, route.Service, route.Port.Port, client.RemoteEndPoint);
+            return (null, null);
+        }
+
+        var flowHash = FlowHash(client.RemoteEndPoint);
+        var attempts = Math.Min(_options.ConnectAttempts, route.Endpoints.Length);
+        for (var attempt = 0; attempt < attempts; attempt++)
+        {
+            var endpoint = picker.Pick(new PickContext(flowHash, attempt));
+            if (endpoint is null)
+            {
+                break;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+            timeout.CancelAfter(_options.ConnectTimeout);
+            try
+            {
+                var upstream = await _upstream.ConnectAsync(endpoint.EndPoint, timeout.Token).ConfigureAwait(false);
+                return (upstream, endpoint);
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException or ConnectionAbortedException or IOException)
+            {
+                endpoint.OnConnectFailed();
+                if (shutdown.IsCancellationRequested)
+                {
+                    return (null, null);
+                }
+
+                Log.ConnectFailed(_logger, endpoint.EndPoint, route.Service, ex is OperationCanceledException ? $"timed out after {_options.ConnectTimeout.TotalMilliseconds:0} ms" : ex.Message);
+            }
+        }
+
+        Log.AllConnectAttemptsFailed(_logger, route.Service, route.Port.Port, attempts, client.RemoteEndPoint);
+        return (null, null);
+    }
+
+    /// <summary>Copies one direction until its sender finishes, then passes the FIN (or the reset) on.</summary>
+    private static async Task<CloseReason> CopyAsync(ConnectionContext source, ConnectionContext destination, EndpointState endpoint, bool toEndpoint)
+    {
+        var input = source.Transport.Input;
+        var output = destination.Transport.Output;
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                var length = buffer.Length;
+                if (length > 0)
+                {
+                    foreach (var segment in buffer)
+                    {
+                        output.Write(segment.Span);
+                    }
+                }
+
+                // The bytes now live in the destination's pipe, so the source's memory can go back at once.
+                input.AdvanceTo(buffer.End);
+                if (length > 0)
+                {
+                    if (toEndpoint)
+                    {
+                        endpoint.AddBytesToEndpoint(length);
+                    }
+                    else
+                    {
+                        endpoint.AddBytesFromEndpoint(length);
+                    }
+
+                    // Respecting the flush is the backpressure: a slow receiver stops us reading the fast sender.
+                    var flush = await output.FlushAsync().ConfigureAwait(false);
+                    if (flush.IsCompleted)
+                    {
+                        // The destination stopped taking data (it closed or was aborted): nothing more can be delivered.
+                        source.Abort(new ConnectionAbortedException("The other side of the proxied connection closed."));
+                        return CloseReason.ReceiverClosed;
+                    }
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    // A FIN from the sender becomes a FIN to the receiver; the other direction keeps flowing.
+                    await output.CompleteAsync().ConfigureAwait(false);
+                    return CloseReason.EndOfStream;
+                }
+            }
+        }
+        catch (ConnectionResetException ex)
+        {
+            // Pass a reset on as a reset, as a kernel L4 balancer would.
+            destination.Abort(new ConnectionAbortedException("The other side of the proxied connection was reset.", ex));
+            return CloseReason.Reset;
+        }
+        catch (Exception ex) when (ex is ConnectionAbortedException or IOException or SocketException or OperationCanceledException or InvalidOperationException)
+        {
+            destination.Abort(new ConnectionAbortedException("The other side of the proxied connection was aborted.", ex));
+            return CloseReason.Aborted;
+        }
+        finally
+        {
+            await input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static ulong FlowHash(EndPoint? client)
+    {
+        if (client is not IPEndPoint ip)
+        {
+            return 0;
+        }
+
+        // Cheap and allocation-free; strategies that need a strong hash of the source compute their own.
+        var hash = ((ulong)(uint)ip.Address.GetHashCode() << 16) ^ (uint)ip.Port;
+        return hash * 0x9E3779B97F4A7C15UL;
+    }
+}

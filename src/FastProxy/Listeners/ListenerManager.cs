@@ -1,0 +1,282 @@
+using System.Net;
+using System.Threading.Channels;
+using FastProxy.Catalog;
+using FastProxy.Model;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace FastProxy.Listeners;
+
+/// <summary>
+/// Keeps the bound listeners equal to the catalog: opens what is new, closes what is gone, and swaps
+/// the route of listeners whose endpoints changed without touching their sockets or connections.
+/// Route swaps happen synchronously when a version is published, so a removed pod takes no new
+/// connection once the catalog call returns; binds and unbinds run in order on one background loop.
+/// </summary>
+internal sealed partial class ListenerManager : IAsyncDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<ListenerKey, ServiceListener> _listeners = [];
+    private readonly Dictionary<NamespacedName, List<ListenerKey>> _keysByService = [];
+    private readonly List<(long Version, TaskCompletionSource Done)> _versionWaiters = [];
+    private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly IConnectionListenerFactory _factory;
+    private readonly Action<ConnectionContext, ServiceListener> _onConnection;
+    private readonly ILogger _logger;
+    private readonly Task _worker;
+    private long _routedVersion = -1;
+    private long _boundVersion = -1;
+
+    public ListenerManager(IConnectionListenerFactory factory, Action<ConnectionContext, ServiceListener> onConnection, ILogger logger)
+    {
+        _factory = factory;
+        _onConnection = onConnection;
+        _logger = logger;
+        _worker = Task.Run(ProcessWorkAsync);
+    }
+
+    /// <summary>The endpoints currently bound.</summary>
+    public IReadOnlyList<EndPoint> BoundEndPoints
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _listeners.Values.Where(static l => l.Bound is not null).Select(static l => l.Bound!.EndPoint).ToArray();
+            }
+        }
+    }
+
+    /// <summary>Reconciles every service against <paramref name="current"/>, which must be read inside this call's ordering (see ProxyServer.StartAsync).</summary>
+    public void ApplyAll(Func<CatalogSnapshot> current)
+    {
+        lock (_gate)
+        {
+            // Read inside the lock: a version published meanwhile is either seen here or delivered
+            // afterwards by the catalog's event, never applied out of order.
+            var snapshot = current();
+            if (snapshot.Version <= _routedVersion)
+            {
+                return;
+            }
+
+            foreach (var id in _keysByService.Keys.Union(snapshot.Services.Keys).ToArray())
+            {
+                ReconcileService(id, snapshot);
+            }
+
+            _routedVersion = snapshot.Version;
+            _work.Writer.TryWrite(Work.VersionDone(snapshot.Version));
+        }
+    }
+
+    /// <summary>Reconciles the services one published version changed.</summary>
+    public void ApplyChanges(CatalogSnapshot snapshot)
+    {
+        lock (_gate)
+        {
+            if (snapshot.Version <= _routedVersion)
+            {
+                return;
+            }
+
+            foreach (var id in snapshot.ChangedServices)
+            {
+                ReconcileService(id, snapshot);
+            }
+
+            _routedVersion = snapshot.Version;
+            _work.Writer.TryWrite(Work.VersionDone(snapshot.Version));
+        }
+    }
+
+    /// <summary>Completes when the listeners reflect catalog version <paramref name="version"/> or later (binds included).</summary>
+    public Task WhenAppliedAsync(long version, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (Volatile.Read(ref _boundVersion) >= version)
+            {
+                return Task.CompletedTask;
+            }
+
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _versionWaiters.Add((version, done));
+            return done.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Closes every listener (no new connections); open connections are the server's to drain.</summary>
+    public async Task CloseAllAsync()
+    {
+        lock (_gate)
+        {
+            foreach (var listener in _listeners.Values)
+            {
+                listener.Closed = true;
+                _work.Writer.TryWrite(Work.Close(listener));
+            }
+
+            _listeners.Clear();
+            _keysByService.Clear();
+            _work.Writer.TryComplete();
+        }
+
+        await _worker.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync() => await CloseAllAsync().ConfigureAwait(false);
+
+    private void ReconcileService(NamespacedName id, CatalogSnapshot snapshot)
+    {
+        _keysByService.Remove(id, out var oldKeys);
+        List<ListenerKey>? newKeys = null;
+        if (snapshot.TryGetService(id, out var service))
+        {
+            newKeys = new List<ListenerKey>(service.Ports.Length);
+            foreach (var port in service.Ports)
+            {
+                var key = new ListenerKey(port.Port.Protocol, port.VirtualEndPoint);
+                newKeys.Add(key);
+                if (_listeners.TryGetValue(key, out var listener))
+                {
+                    listener.Route = port;
+                }
+                else
+                {
+                    listener = new ServiceListener(key, port);
+                    _listeners.Add(key, listener);
+                    _work.Writer.TryWrite(Work.Open(listener));
+                }
+            }
+
+            _keysByService[id] = newKeys;
+        }
+
+        if (oldKeys is null)
+        {
+            return;
+        }
+
+        foreach (var key in oldKeys)
+        {
+            if ((newKeys is null || !newKeys.Contains(key)) && _listeners.Remove(key, out var gone))
+            {
+                gone.Closed = true;
+                _work.Writer.TryWrite(Work.Close(gone));
+            }
+        }
+    }
+
+    private async Task ProcessWorkAsync()
+    {
+        await foreach (var work in _work.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            switch (work.Kind)
+            {
+                case WorkKind.Open:
+                    await OpenAsync(work.Listener!).ConfigureAwait(false);
+                    break;
+                case WorkKind.Close:
+                    await CloseAsync(work.Listener!).ConfigureAwait(false);
+                    break;
+                case WorkKind.VersionDone:
+                    CompleteWaiters(work.Version);
+                    break;
+            }
+        }
+
+        CompleteWaiters(long.MaxValue);
+    }
+
+    private async Task OpenAsync(ServiceListener listener)
+    {
+        if (listener.Closed)
+        {
+            return;
+        }
+
+        var service = listener.Route.Service.ToString();
+        try
+        {
+            var bound = await _factory.BindAsync(listener.Key.EndPoint).ConfigureAwait(false);
+            listener.Bound = bound;
+            listener.AcceptLoop = AcceptLoopAsync(listener, bound);
+            Log.ListenerStarted(_logger, listener.Key, service);
+        }
+        catch (Exception ex)
+        {
+            // The rest of the catalog keeps serving; a later change to this service retries the bind.
+            Log.ListenerBindFailed(_logger, listener.Key, service, ex);
+        }
+    }
+
+    private async Task CloseAsync(ServiceListener listener)
+    {
+        if (listener.Bound is not { } bound)
+        {
+            return;
+        }
+
+        await bound.UnbindAsync().ConfigureAwait(false);
+        await listener.AcceptLoop.ConfigureAwait(false);
+        await bound.DisposeAsync().ConfigureAwait(false);
+        listener.Bound = null;
+        Log.ListenerStopped(_logger, listener.Key);
+    }
+
+    private async Task AcceptLoopAsync(ServiceListener listener, IConnectionListener bound)
+    {
+        try
+        {
+            while (await bound.AcceptAsync().ConfigureAwait(false) is { } connection)
+            {
+                _onConnection(connection, listener);
+            }
+        }
+        catch (Exception ex) when (!listener.Closed)
+        {
+            Log.AcceptLoopFailed(_logger, listener.Key, ex);
+        }
+        catch (Exception)
+        {
+            // Unbinding while an accept is pending may surface as an exception: that is the normal end.
+        }
+    }
+
+    private void CompleteWaiters(long version)
+    {
+        lock (_gate)
+        {
+            if (version != long.MaxValue)
+            {
+                Volatile.Write(ref _boundVersion, version);
+            }
+
+            for (var i = _versionWaiters.Count - 1; i >= 0; i--)
+            {
+                if (_versionWaiters[i].Version <= version)
+                {
+                    _versionWaiters[i].Done.TrySetResult();
+                    _versionWaiters.RemoveAt(i);
+                }
+            }
+        }
+    }
+
+    private enum WorkKind
+    {
+        Open,
+        Close,
+        VersionDone,
+    }
+
+    private readonly record struct Work(WorkKind Kind, ServiceListener? Listener, long Version)
+    {
+        public static Work Open(ServiceListener listener) => new(WorkKind.Open, listener, 0);
+
+        public static Work Close(ServiceListener listener) => new(WorkKind.Close, listener, 0);
+
+        public static Work VersionDone(long version) => new(WorkKind.VersionDone, null, version);
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+
+namespace FastProxy.Model;
+
+/// <summary>
+/// One backend address of one service port, with the counters that outlive snapshot rebuilds:
+/// the catalog hands the same instance to every snapshot for as long as the endpoint stays in the
+/// service, so active-connection counts and traffic totals survive unrelated changes.
+/// </summary>
+public sealed class EndpointState
+{
+    private long _activeConnections;
+    private long _totalConnections;
+    private long _failedConnects;
+    private long _bytesToEndpoint;
+    private long _bytesFromEndpoint;
+
+    internal EndpointState(NamespacedName service, string portName, IPEndPoint endPoint, NamespacedName? pod)
+    {
+        Service = service;
+        PortName = portName;
+        EndPoint = endPoint;
+        Pod = pod;
+    }
+
+    /// <summary>The service this endpoint belongs to.</summary>
+    public NamespacedName Service { get; }
+
+    /// <summary>The name of the service port this endpoint serves (empty for an unnamed single port).</summary>
+    public string PortName { get; }
+
+    /// <summary>The pod address and resolved target port connections go to.</summary>
+    public IPEndPoint EndPoint { get; }
+
+    /// <summary>The pod behind this endpoint, when it came from a selector.</summary>
+    public NamespacedName? Pod { get; }
+
+    /// <summary>Connections forwarded to this endpoint that are still open.</summary>
+    public long ActiveConnections => Volatile.Read(ref _activeConnections);
+
+    /// <summary>Connections forwarded to this endpoint since it appeared.</summary>
+    public long TotalConnections => Volatile.Read(ref _totalConnections);
+
+    /// <summary>Connect attempts to this endpoint that failed or timed out.</summary>
+    public long FailedConnects => Volatile.Read(ref _failedConnects);
+
+    /// <summary>Bytes forwarded from clients to this endpoint.</summary>
+    public long BytesToEndpoint => Volatile.Read(ref _bytesToEndpoint);
+
+    /// <summary>Bytes forwarded from this endpoint back to clients.</summary>
+    public long BytesFromEndpoint => Volatile.Read(ref _bytesFromEndpoint);
+
+    internal void OnConnectionOpened()
+    {
+        Interlocked.Increment(ref _activeConnections);
+        Interlocked.Increment(ref _totalConnections);
+    }
+
+    internal void OnConnectionClosed() => Interlocked.Decrement(ref _activeConnections);
+
+    internal void OnConnectFailed() => Interlocked.Increment(ref _failedConnects);
+
+    internal void AddBytesToEndpoint(long count) => Interlocked.Add(ref _bytesToEndpoint, count);
+
+    internal void AddBytesFromEndpoint(long count) => Interlocked.Add(ref _bytesFromEndpoint, count);
+
+    /// <summary>Returns <c>service:port -> address:port</c>.</summary>
+    public override string ToString() => $"{Service}:{PortName} -> {EndPoint}";
+}

@@ -1,0 +1,28 @@
+using System.Collections.Frozen;
+using System.Net;
+
+namespace FastProxy.Model;
+
+/// <summary>A backend instance: what a service's selector chooses and what connections are forwarded to.</summary>
+public sealed record Pod
+{
+    private static readonly IReadOnlyDictionary<string, string> NoLabels = FrozenDictionary<string, string>.Empty;
+
+    /// <summary>The namespace. Defaults to <c>default</c>.</summary>
+    public string Namespace { get; init; } = NamespacedName.DefaultNamespace;
+
+    /// <summary>The pod's name, unique in its namespace.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The pod's labels, matched by service selectors. Defaults to none.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = NoLabels;
+
+    /// <summary>The pod's IP address (Kubernetes <c>status.podIP</c>).</summary>
+    public required IPAddress Address { get; init; }
+
+    /// <summary>Whether the pod is ready to take new connections (its Ready condition). Defaults to true.</summary>
+    public bool Ready { get; init; } = true;
+
+    /// <summary>The pod's identity.</summary>
+    public NamespacedName Id => new(Namespace, Name);
+}

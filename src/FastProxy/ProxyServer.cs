@@ -1,0 +1,174 @@
+using FastProxy.Diagnostics;
+using System.Net;
+using FastProxy.Catalog;
+using FastProxy.Forwarding;
+using FastProxy.Listeners;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace FastProxy;
+
+/// <summary>
+/// The data plane: listens on every service's virtual IP and port, following the catalog, and
+/// forwards each connection to an endpoint its service's strategy picks. Create one with
+/// <see cref="ProxyServerBuilder"/>.
+/// </summary>
+public sealed partial class ProxyServer : IAsyncDisposable
+{
+    private readonly Func<ConnectionDelegate, ConnectionDelegate>[] _middleware;
+    private readonly ProxyServerOptions _options;
+    private readonly ILogger _logger;
+    private readonly TcpForwarder _forwarder;
+    private readonly ConnectionTracker _connections = new();
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly ListenerManager _listeners;
+    private int _state; // 0 created, 1 started, 2 stopping or stopped
+
+    internal ProxyServer(
+        ServiceCatalog catalog,
+        IConnectionListenerFactory listenerFactory,
+        IConnectionFactory connectionFactory,
+        ProxyServerOptions options,
+        ILoggerFactory loggerFactory,
+        Func<ConnectionDelegate, ConnectionDelegate>[] middleware)
+    {
+        Catalog = catalog;
+        _options = options;
+        _middleware = middleware;
+        _logger = loggerFactory.CreateLogger<ProxyServer>();
+        _forwarder = new TcpForwarder(connectionFactory, options, loggerFactory.CreateLogger<TcpForwarder>());
+        _listeners = new ListenerManager(listenerFactory, OnConnection, loggerFactory.CreateLogger<ListenerManager>());
+    }
+
+    /// <summary>The catalog this server follows.</summary>
+    public ServiceCatalog Catalog { get; }
+
+    /// <summary>The virtual endpoints currently listening.</summary>
+    public IReadOnlyList<EndPoint> ListeningEndPoints => _listeners.BoundEndPoints;
+
+    /// <summary>Client connections currently open.</summary>
+    public int ActiveConnections => _connections.Count;
+
+    /// <summary>Binds a listener for every service port in the catalog and follows the catalog from then on.</summary>
+    /// <param name="cancellationToken">Cancels waiting for the first binds; the server keeps starting.</param>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("The server was already started.");
+        }
+
+        Catalog.Changed += OnCatalogChanged;
+        _listeners.ApplyAll(() => Catalog.Current);
+        await _listeners.WhenAppliedAsync(Catalog.Current.Version, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Completes when the listeners reflect catalog version <paramref name="catalogVersion"/> or later:
+    /// new services are bound and removed ones are closed. Endpoint changes apply as soon as the
+    /// catalog publishes them; only binds and unbinds take this long.
+    /// </summary>
+    /// <param name="catalogVersion">A version returned by a catalog update.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    public Task WhenAppliedAsync(long catalogVersion, CancellationToken cancellationToken = default)
+        => _listeners.WhenAppliedAsync(catalogVersion, cancellationToken);
+
+    /// <summary>
+    /// Stops gracefully: closes every listener, lets open connections finish until
+    /// <see cref="ProxyServerOptions.ShutdownTimeout"/> or until <paramref name="cancellationToken"/>
+    /// fires, then resets the rest.
+    /// </summary>
+    /// <param name="cancellationToken">Ends the grace period early.</param>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _state, 2) == 2)
+        {
+            return;
+        }
+
+        Catalog.Changed -= OnCatalogChanged;
+        await _listeners.CloseAllAsync().ConfigureAwait(false);
+
+        var drained = _connections.WhenDrainedAsync();
+        try
+        {
+            await drained.WaitAsync(_options.ShutdownTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            Log.ShutdownAbortingConnections(_logger, _connections.Count);
+            await _shutdown.CancelAsync().ConfigureAwait(false);
+            _connections.AbortAll("The proxy is shutting down.");
+            // Aborted connections finish quickly; the bound keeps a stuck transport from hanging shutdown.
+            await drained.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops at once: like <see cref="StopAsync"/> with no grace period.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        using var noGrace = new CancellationTokenSource();
+        await noGrace.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await StopAsync(noGrace.Token).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Connections the transport could not close within the bound are left to the GC.
+        }
+
+        _shutdown.Dispose();
+    }
+
+    private void OnCatalogChanged(object? sender, CatalogChangedEventArgs e) => _listeners.ApplyChanges(e.Snapshot);
+
+    private void OnConnection(ConnectionContext connection, ServiceListener listener)
+        => _ = RunConnectionAsync(connection, listener);
+
+    private async Task RunConnectionAsync(ConnectionContext connection, ServiceListener listener)
+    {
+        _connections.Add(connection);
+        try
+        {
+            await BuildPipeline(listener)(connection).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectionMiddlewareFailed(_logger, connection.RemoteEndPoint, ex);
+            connection.Abort(new ConnectionAbortedException("Connection middleware failed.", ex));
+        }
+        finally
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            _connections.Remove(connection);
+        }
+    }
+
+    private ConnectionDelegate BuildPipeline(ServiceListener listener)
+    {
+        if (listener.Pipeline is { } built)
+        {
+            return built;
+        }
+
+        // Built once per listener, so no connection allocates a delegate; the route is read per connection.
+        ConnectionDelegate app = connection => _forwarder.ForwardAsync(connection, listener.Route, _shutdown.Token);
+        for (var i = _middleware.Length - 1; i >= 0; i--)
+        {
+            app = _middleware[i](app);
+        }
+
+        listener.Pipeline = app;
+        return app;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.ShutdownAbortingConnections, LogLevel.Warning, "Shutdown grace period over; resetting {Count} open connection(s).", EventName = "ShutdownAbortingConnections")]
+        public static partial void ShutdownAbortingConnections(ILogger logger, int count);
+
+        [LoggerMessage(EventIds.ConnectionMiddlewareFailed, LogLevel.Error, "Connection middleware failed for {Client}.", EventName = "ConnectionMiddlewareFailed")]
+        public static partial void ConnectionMiddlewareFailed(ILogger logger, EndPoint? client, Exception exception);
+    }
+}

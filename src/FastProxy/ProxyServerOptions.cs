@@ -1,0 +1,38 @@
+namespace FastProxy;
+
+/// <summary>Settings of a <see cref="ProxyServer"/>'s forwarding.</summary>
+public sealed class ProxyServerOptions
+{
+    /// <summary>How long one connect to an endpoint may take before the next endpoint is tried. Defaults to 5 seconds.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How many endpoints one client connection may try before it is reset; capped by the number of
+    /// endpoints. Defaults to 3.
+    /// </summary>
+    public int ConnectAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// How long <see cref="ProxyServer.StopAsync"/> lets open connections finish after the listeners
+    /// close, before it resets the rest. Defaults to 30 seconds.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    internal void Validate()
+    {
+        if (ConnectTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "must be positive");
+        }
+
+        if (ConnectAttempts < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectAttempts), ConnectAttempts, "must be at least 1");
+        }
+
+        if (ShutdownTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), ShutdownTimeout, "must not be negative");
+        }
+    }
+}
