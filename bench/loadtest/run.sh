@@ -14,7 +14,8 @@ usage() {
     cat <<EOF
 Usage: $0 [options]   (every option also has an environment variable)
 
-  --quick                 smoke run: 1 round, wrk 2 s, iperf3 2 s, warm-up 1 s, 2000 idle conns
+  --quick                 smoke run: 1 round, wrk 1 s, iperf3 1 s, warm-up 1 s, 2000 idle conns,
+                          results-quick.md / results-quick.csv
   --rounds N              ROUNDS          interleaved rounds (default 3)
   --duration S            WRK_DURATION    seconds per wrk run (default 5)
   --iperf-duration S      IPERF_DURATION  seconds per iperf3 run (default 5)
@@ -23,12 +24,17 @@ Usage: $0 [options]   (every option also has an environment variable)
                                           clamped to what the fd hard limit allows)
   --proxy-cores N         PROXY_CORES     cores given to the proxy (default 1): HAProxy nbthread,
                                           nginx worker_processes, taskset CPU list for all proxies
-  --targets "LIST"        TARGETS         default "direct fastproxy haproxy haproxy-splice nginx"
+  --targets "LIST"        TARGETS         default "direct fastproxy haproxy haproxy-splice haproxy-splice-force nginx"
   --scenarios "LIST"      SCENARIOS       groups, default "ka close mem bulk"
   --out DIR               OUT_DIR         where results.md / results.csv go (default: this folder)
   --no-install            NO_INSTALL=1    never call apt-get; fail if a tool is missing
   Other env: PROXY_CPUS, LOADGEN_CPUS (explicit taskset lists), WRK_THREADS (1), KA_CONNS ("50 200"),
-  CLOSE_CONNS (50), BACKEND_WORKERS (1), SETTLE (1 s between runs), START_TIMEOUT (30 s),
+  CLOSE_CONNS (50), BACKEND_WORKERS (1), SETTLE (1 s between runs; 0.5 with --quick), MEM_SETTLE (2 s
+  wait after opening the idle connections; 1 with --quick), START_TIMEOUT (30 s),
+  DISTURB_LIMIT (15) / DISTURB_RETRIES (2; 0 with --quick): a wrk/iperf3 run during which other
+  processes used more than DISTURB_LIMIT % of the proxy's CPU(s) is repeated up to DISTURB_RETRIES times,
+  QUIET_WAIT (60 s; 0 with --quick): before each round, wait up to this long for the machine to be
+  under 10 % busy with the bench idle,
   KEEP_TMP=1 (keep the temp dir with configs and logs),
   FASTPROXY_CMD (default: dotnet <repo>/bench/FastProxy.LoadTest/bin/Release/net10.0/FastProxy.LoadTest.dll proxy)
 EOF
@@ -64,12 +70,13 @@ pick() { # VAR quick_default default
     else printf -v "$var" '%s' "$3"; fi
 }
 pick ROUNDS 1 3
-pick WRK_DURATION 2 5
-pick IPERF_DURATION 2 5
+pick WRK_DURATION 1 5
+pick IPERF_DURATION 1 5
 pick WARMUP 1 2
 pick IDLE_CONNS 2000 10000
 pick PROXY_CORES 1 1
-pick TARGETS "direct fastproxy haproxy haproxy-splice nginx" "direct fastproxy haproxy haproxy-splice nginx"
+ALL_TARGETS="direct fastproxy haproxy haproxy-splice haproxy-splice-force nginx"
+pick TARGETS "$ALL_TARGETS" "$ALL_TARGETS"
 pick SCENARIOS "ka close mem bulk" "ka close mem bulk"
 pick OUT_DIR "$HERE" "$HERE"
 pick NO_INSTALL 0 0
@@ -77,7 +84,11 @@ pick WRK_THREADS 1 1
 pick KA_CONNS "50 200" "50 200"
 pick CLOSE_CONNS 50 50
 pick BACKEND_WORKERS 1 1
-pick SETTLE 1 1
+pick SETTLE 0.5 1
+pick MEM_SETTLE 1 2
+pick DISTURB_LIMIT 15 15
+pick DISTURB_RETRIES 0 2
+pick QUIET_WAIT 0 60
 pick START_TIMEOUT 30 30
 pick KEEP_TMP 0 0
 pick PROXY_CPUS "" ""
@@ -91,7 +102,8 @@ RESULTS_BASE=results
 BACKENDS_HTTP=(127.0.2.1:8080 127.0.2.2:8080 127.0.2.3:8080)
 BACKEND_STATUS=127.0.2.1:8081        # nginx stub_status of the HTTP backend
 IPERF_BACKEND=127.0.3.1:5201
-declare -A VIP=([fastproxy]=127.96.0.1 [haproxy]=127.96.0.2 [nginx]=127.96.0.3 [haproxy-splice]=127.96.0.4)
+declare -A VIP=([fastproxy]=127.96.0.1 [haproxy]=127.96.0.2 [nginx]=127.96.0.3 [haproxy-splice]=127.96.0.4
+                [haproxy-splice-force]=127.96.0.5)
 HTTP_PORT=80
 BULK_PORT=5201
 DIRECT_HTTP=${BACKENDS_HTTP[0]}      # direct = wrk straight to one backend address
@@ -112,9 +124,10 @@ starttime_of() { # field 22 of /proc/PID/stat
     echo "${20}"
 }
 register() { PIDS+=("$1"); echo "$1 $(starttime_of "$1" || echo 0)" >>"$REGISTRY"; }
-stop_pid() { # PID: TERM, up to 5 s, then KILL
-    local pid=$1 i
+stop_pid() { # PID: TERM, up to 5 s, then KILL; then any child it left behind (nginx workers)
+    local pid=$1 i kids k
     kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kids=$(pgrep -P "$pid" 2>/dev/null || true)
     kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
@@ -122,6 +135,10 @@ stop_pid() { # PID: TERM, up to 5 s, then KILL
         kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
+    for k in $kids; do
+        for i in $(seq 20); do kill -0 "$k" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$k" 2>/dev/null && log "killed leftover child $k of $pid" || true
+    done
     local keep=() p
     for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
     PIDS=("${keep[@]+"${keep[@]}"}")
@@ -147,7 +164,7 @@ stale_cleanup() { # processes left by a previous run that was SIGKILLed
     while read -r pid st; do
         if [ -n "$pid" ] && [ "$(starttime_of "$pid" 2>/dev/null || true)" = "$st" ]; then
             log "stopping pid $pid left over from an earlier run"
-            kill -TERM "$pid" 2>/dev/null || true; sleep 0.5; kill -KILL "$pid" 2>/dev/null || true
+            stop_pid "$pid"
         fi
     done <"$REGISTRY"
     rm -f "$REGISTRY"
@@ -234,13 +251,52 @@ cpu_ticks() { # PID: utime+stime of PID and its children (nginx master+workers)
     done
     echo "$total"
 }
-CLK_TCK=$(getconf CLK_TCK)
-cpu_pct() { # ticks_before ticks_after seconds
-    awk -v a="$1" -v b="$2" -v s="$3" -v hz="$CLK_TCK" 'BEGIN{ if (s>0) printf "%.1f", (b-a)/hz/s*100 }'
+cpuset_ticks() { # CPULIST (e.g. 0 or 1-3,5) -> "busy total" jiffies from /proc/stat (busy includes irq/softirq/steal)
+    awk -v list="$1" '
+    BEGIN { n = split(list, parts, ",")
+            for (i = 1; i <= n; i++) {
+                if (split(parts[i], r, "-") == 2) { for (c = r[1]; c <= r[2]; c++) want["cpu" c] = 1 }
+                else want["cpu" parts[i]] = 1 } }
+    ($1 in want) { tot = 0; for (i = 2; i <= 9; i++) tot += $i; busy += tot - $5 - $6; total += tot }
+    END { print busy + 0, total + 0 }' /proc/stat
 }
-csv_row() { # round target scenario metric value unit cpu errors note
-    local note=${9//,/;}
-    echo "$1,$SEQ,$2,$3,$4,$5,$6,$7,$8,${note//$'\n'/ }" >>"$RAW_CSV"
+CLK_TCK=$(getconf CLK_TCK)
+# meas_begin / meas_end bracket a measured run and set M_CPU (proxy processes' user+sys in %
+# of one core), M_PX / M_LG (how busy the proxy / load-generator CPU sets were, in %)
+meas_begin() {
+    M_C0=$(cpu_ticks "$PROXY_PID"); M_PX0=$(cpuset_ticks "$PROXY_CPUS"); M_LG0=$(cpuset_ticks "$LOADGEN_CPUS")
+    M_T0=$(date +%s.%N); M_CPU=""; M_PX=""; M_LG=""; M_OTHER=""
+}
+meas_end() {
+    local t1 c1 px1 lg1
+    t1=$(date +%s.%N); c1=$(cpu_ticks "$PROXY_PID"); px1=$(cpuset_ticks "$PROXY_CPUS"); lg1=$(cpuset_ticks "$LOADGEN_CPUS")
+    [ -z "$PROXY_PID" ] || M_CPU=$(awk -v a="$M_C0" -v b="$c1" -v t0="$M_T0" -v t1="$t1" -v hz="$CLK_TCK" \
+        'BEGIN{ s = t1 - t0; if (s > 0) printf "%.1f", (b - a) / hz / s * 100 }')
+    M_PX=$(awk -v a="$M_PX0" -v b="$px1" 'BEGIN{ split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; if (d > 0) printf "%.1f", (y[1] - x[1]) / d * 100 }')
+    M_LG=$(awk -v a="$M_LG0" -v b="$lg1" 'BEGIN{ split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; if (d > 0) printf "%.1f", (y[1] - x[1]) / d * 100 }')
+    M_OTHER=$(other_load)
+}
+meas_reset() { M_CPU=""; M_PX=""; M_LG=""; M_OTHER=""; }
+# other load on the proxy's CPU set = busy % of the set minus the proxy's own CPU %: a build or any
+# other process that ran there during the measurement (meaningless if the CPU sets overlap)
+other_load() {
+    [ "$CPUSETS_OVERLAP" = 0 ] || { echo ""; return; }
+    awk -v px="$M_PX" -v c="${M_CPU:-0}" -v n="$PROXY_NCPU" 'BEGIN{ o = px - c / n; printf "%.0f", o < 0 ? 0 : o }'
+}
+disturbed_retry() { # TRY: 0 if the run should be repeated because other load disturbed it
+    [ -n "$M_OTHER" ] || return 1
+    [ "$M_OTHER" -gt "$DISTURB_LIMIT" ] || return 1
+    if [ "$1" -lt "$DISTURB_RETRIES" ]; then
+        log "  $CUR_TARGET $CUR_SC: other load on the proxy CPU(s) was $M_OTHER% (> $DISTURB_LIMIT%): repeating"
+        sleep 3; return 0
+    fi
+    [ "$DISTURB_RETRIES" = 0 ] || log "  $CUR_TARGET $CUR_SC: still $M_OTHER% other load on the proxy CPU(s) after $DISTURB_RETRIES repeats: keeping it"
+    return 1
+}
+CSV_HEADER="round,seq,target,scenario,metric,value,unit,proxy_cpu_pct,proxy_cores_busy_pct,load_cores_busy_pct,proxy_cores_other_load_pct,errors,note"
+csv_row() { # round target scenario metric value unit errors note   (+ M_CPU M_PX M_LG M_OTHER)
+    local note=${8//,/;}
+    echo "$1,$SEQ,$2,$3,$4,$5,$6,${M_CPU:-},${M_PX:-},${M_LG:-},${M_OTHER:-},$7,${note//$'\n'/ }" >>"$RAW_CSV"
 }
 
 render() { # TEMPLATE OUT KEY=VALUE...
@@ -279,23 +335,25 @@ start_proxy() {
     local target=$1 service=$2 port backends=() d
     if [ "$service" = http ]; then port=$HTTP_PORT; backends=("${BACKENDS_HTTP[@]}")
     else port=$BULK_PORT; backends=("$IPERF_BACKEND"); fi
-    PROXY_PID=""
+    PROXY_PID=""; PROXY_DIR=""
     if [ "$target" = direct ]; then
         if [ "$service" = http ]; then TARGET_ADDR=$DIRECT_HTTP; else TARGET_ADDR=$IPERF_BACKEND; fi
         return 0
     fi
     local ip=${VIP[$target]}
     TARGET_ADDR=$ip:$port
-    d=$WORK/$target-$service-r$ROUND; mkdir -p "$d"
+    d=$WORK/$target-$service-r$ROUND; mkdir -p "$d"; PROXY_DIR=$d
     if port_in_use "$ip" "$port"; then log "$ip:$port is already in use"; return 1; fi
     local servers="" i=1 b
     case "$target" in
-        haproxy|haproxy-splice)
+        haproxy|haproxy-splice|haproxy-splice-force)
             for b in "${backends[@]}"; do servers+="    server b$i $b"$'\n'; i=$((i+1)); done
             local splice="    # no splice"
             [ "$target" = haproxy-splice ] && splice="    option splice-auto"
+            [ "$target" = haproxy-splice-force ] && splice="    option splice-request"$'\n'"    option splice-response"
             render "$HERE/haproxy.cfg.tmpl" "$d/haproxy.cfg" NBTHREAD="$PROXY_CORES" \
                 MAXCONN="$HAPROXY_MAXCONN" MAXPIPES="$HAPROXY_MAXPIPES" SPLICE="$splice" BIND="$ip:$port" \
+                STATS_SOCKET="$d/stats.sock" \
                 SERVERS="${servers%$'\n'}"
             haproxy -c -q -f "$d/haproxy.cfg" >"$d/check.log" 2>&1 || { cat "$d/check.log" >&2; return 1; }
             taskset -c "$PROXY_CPUS" haproxy -db -f "$d/haproxy.cfg" >"$d/haproxy.log" 2>&1 &
@@ -354,72 +412,110 @@ parse_wrk() {
     /Non-2xx or 3xx responses:/ { err += $5 }
     END { if (rps == "") exit 1; printf "%s %.3f %.3f %d %s\n", rps, p50, p99, err, reqs }' "$1"
 }
-run_wrk() { # SCENARIO CONNS EXTRA_HEADER(optional) ; records rows
-    local sc=$1 c=$2 hdr=${3:-} out args t0 t1 c0 c1 el cpu r
+run_wrk() { # SCENARIO CONNS [EXTRA_HEADER] ; records rows
+    local sc=$1 c=$2 hdr=${3:-} out args r threads=$WRK_THREADS try
+    CUR_SC=$sc
     out=$WORK/wrk-$SEQ-$CUR_TARGET-$sc.txt
-    local threads=$WRK_THREADS; [ "$threads" -le "$c" ] || threads=$c
+    [ "$threads" -le "$c" ] || threads=$c
     args=(-t"$threads" -c"$c" -d"${WRK_DURATION}s" --timeout 5s --latency)
     [ -z "$hdr" ] || args+=(-H "$hdr")
-    c0=$(cpu_ticks "$PROXY_PID"); t0=$(date +%s.%N)
-    if ! timeout $(( WRK_DURATION + 30 )) taskset -c "$LOADGEN_CPUS" wrk "${args[@]}" "http://$TARGET_ADDR/" >"$out" 2>&1; then
-        csv_row "$ROUND" "$CUR_TARGET" "$sc" rps "" req/s "" "" "wrk failed: $(tail -1 "$out")"; return 1
-    fi
-    t1=$(date +%s.%N); c1=$(cpu_ticks "$PROXY_PID")
-    el=$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')
-    cpu=""; [ -z "$PROXY_PID" ] || cpu=$(cpu_pct "$c0" "$c1" "$el")
+    for (( try = 0; ; try++ )); do
+        meas_begin
+        if ! timeout $(( WRK_DURATION + 30 )) taskset -c "$LOADGEN_CPUS" wrk "${args[@]}" "http://$TARGET_ADDR/" >"$out" 2>&1; then
+            meas_reset; csv_row "$ROUND" "$CUR_TARGET" "$sc" rps "" req/s "" "wrk failed: $(tail -1 "$out")"; return 1
+        fi
+        meas_end
+        disturbed_retry "$try" || break
+        [ "$sc" != close ] || wait_client_tw
+    done
     if ! r=$(parse_wrk "$out"); then
-        csv_row "$ROUND" "$CUR_TARGET" "$sc" rps "" req/s "" "" "cannot parse wrk output"; return 1
+        meas_reset; csv_row "$ROUND" "$CUR_TARGET" "$sc" rps "" req/s "" "cannot parse wrk output"; return 1
     fi
     set -- $r
     local note="$5 requests"
     if [ "$sc" = close ]; then
-        note+="; TIME_WAIT after run: $(ss -Htan state time-wait | wc -l)"
-        csv_row "$ROUND" "$CUR_TARGET" "$sc" cps "$1" conn/s "$cpu" "$4" "$note"
+        note+="; client-side TIME_WAIT to $TARGET_ADDR after run: $(ss -Htan state time-wait "dst $TARGET_ADDR" | wc -l); all TIME_WAIT: $(ss -Htan state time-wait | wc -l)"
+        csv_row "$ROUND" "$CUR_TARGET" "$sc" cps "$1" conn/s "$4" "$note"
     else
-        csv_row "$ROUND" "$CUR_TARGET" "$sc" rps "$1" req/s "$cpu" "$4" "$note"
-        csv_row "$ROUND" "$CUR_TARGET" "$sc" p50_ms "$2" ms "$cpu" "$4" ""
+        csv_row "$ROUND" "$CUR_TARGET" "$sc" rps "$1" req/s "$4" "$note"
+        csv_row "$ROUND" "$CUR_TARGET" "$sc" p50_ms "$2" ms "$4" ""
     fi
-    csv_row "$ROUND" "$CUR_TARGET" "$sc" p99_ms "$3" ms "$cpu" "$4" ""
-    log "  $CUR_TARGET $sc: $1 req/s  p50 $2 ms  p99 $3 ms  errors $4  proxy CPU ${cpu:-n/a}%"
+    csv_row "$ROUND" "$CUR_TARGET" "$sc" p99_ms "$3" ms "$4" ""
+    log "  $CUR_TARGET $sc: $1 req/s  p50 $2 ms  p99 $3 ms  errors $4  proxy CPU ${M_CPU:-n/a}%  busy: proxy cores $M_PX% (other load $M_OTHER%), load cores $M_LG%"
+}
+wait_client_tw() { # before a Connection: close run: bounded wait while client-side TIME_WAIT
+    local i n limit lo hi # to the target would eat most of the ephemeral port range
+    read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+    limit=$(( (hi - lo) / 2 ))
+    for i in $(seq 60); do
+        n=$(ss -Htan state time-wait "dst $TARGET_ADDR" | wc -l)
+        [ "$n" -gt "$limit" ] || return 0
+        [ "$i" -gt 1 ] || log "  $n client-side TIME_WAIT sockets to $TARGET_ADDR (> $limit): waiting up to 60 s"
+        sleep 1
+    done
+}
+haproxy_spliced() { # bytes HAProxy has spliced so far (show info on the stats socket), "" if n/a
+    case "$CUR_TARGET" in haproxy*) ;; *) return 0 ;; esac
+    python3 - "$PROXY_DIR/stats.sock" <<'PY' 2>/dev/null || true
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b"show info\n")
+d = b""
+while chunk := s.recv(65536):
+    d += chunk
+for line in d.decode().splitlines():
+    if line.startswith("TotalSplic"):   # "TotalSplicdedBytesOut" (sic) in HAProxy 2.6
+        print(line.split(":")[1].strip())
+PY
 }
 run_iperf() { # SCENARIO STREAMS
-    local sc=$1 p=$2 out c0 c1 t0 t1 el cpu g attempt
+    local sc=$1 p=$2 out g sp0 sp1
+    CUR_SC=$sc
     out=$WORK/iperf-$SEQ-$CUR_TARGET-$sc.json
-    for attempt in 1 2 3; do
-        c0=$(cpu_ticks "$PROXY_PID"); t0=$(date +%s.%N)
+    sp0=$(haproxy_spliced)
+    local fails=0 try=0
+    while :; do
+        meas_begin
         if timeout $(( IPERF_DURATION + 30 )) taskset -c "$LOADGEN_CPUS" iperf3 -c "${TARGET_ADDR%:*}" \
             -p "${TARGET_ADDR#*:}" -t "$IPERF_DURATION" -P "$p" -J --connect-timeout 5000 >"$out" 2>&1; then
-            break
+            meas_end
+            disturbed_retry "$try" || break
+            try=$((try + 1)); continue
         fi
-        log "  iperf3 attempt $attempt failed: $(grep -o '"error":.*' "$out" | head -1)"
+        fails=$((fails + 1))
+        log "  iperf3 attempt $fails failed: $(grep -o '"error":.*' "$out" | head -1)"
         sleep 1
-        [ "$attempt" -lt 3 ] || { csv_row "$ROUND" "$CUR_TARGET" "$sc" gbps "" Gbit/s "" "" "iperf3 failed"; return 1; }
+        [ "$fails" -lt 3 ] || { meas_reset; csv_row "$ROUND" "$CUR_TARGET" "$sc" gbps "" Gbit/s "" "iperf3 failed"; return 1; }
     done
-    t1=$(date +%s.%N); c1=$(cpu_ticks "$PROXY_PID")
-    el=$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')
-    cpu=""; [ -z "$PROXY_PID" ] || cpu=$(cpu_pct "$c0" "$c1" "$el")
     if ! g=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.3f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' "$out" 2>/dev/null); then
-        csv_row "$ROUND" "$CUR_TARGET" "$sc" gbps "" Gbit/s "" "" "cannot parse iperf3 JSON"; return 1
+        meas_reset; csv_row "$ROUND" "$CUR_TARGET" "$sc" gbps "" Gbit/s "" "cannot parse iperf3 JSON"; return 1
     fi
-    csv_row "$ROUND" "$CUR_TARGET" "$sc" gbps "$g" Gbit/s "$cpu" 0 "-P $p -t $IPERF_DURATION"
-    log "  $CUR_TARGET $sc: $g Gbit/s  proxy CPU ${cpu:-n/a}%"
+    csv_row "$ROUND" "$CUR_TARGET" "$sc" gbps "$g" Gbit/s 0 "-P $p -t $IPERF_DURATION"
+    local spl=""
+    sp1=$(haproxy_spliced)
+    if [ -n "$sp0" ] && [ -n "$sp1" ]; then
+        spl=$(awk -v a="$sp0" -v b="$sp1" 'BEGIN{printf "%.3f", (b - a) / 2^30}')
+        csv_row "$ROUND" "$CUR_TARGET" "$sc" spliced_gib "$spl" GiB 0 "HAProxy TotalSplicedBytesOut delta"
+        spl=", HAProxy spliced $spl GiB"
+    fi
+    log "  $CUR_TARGET $sc: $g Gbit/s  proxy CPU ${M_CPU:-n/a}%  busy: proxy cores $M_PX% (other load $M_OTHER%), load cores $M_LG%$spl"
 }
 run_mem() {
-    local out=$WORK/mem-$SEQ-$CUR_TARGET.txt r
+    local out r idle with per n
+    out=$WORK/mem-$SEQ-$CUR_TARGET.txt
+    meas_reset
     sleep 1   # let the fresh proxy settle before the idle reading
     if ! timeout 180 taskset -c "$LOADGEN_CPUS" python3 "$HERE/idleconns.py" --target "$TARGET_ADDR" \
-        -n "$IDLE_CONNS" --status-url "http://$BACKEND_STATUS/status" --pids "$PROXY_PID" --timeout 120 >"$out" 2>&1; then
-        csv_row "$ROUND" "$CUR_TARGET" mem kib_per_conn "" KiB "" "" "idleconns failed: $(tail -1 "$out")"; return 1
+        -n "$IDLE_CONNS" --status-url "http://$BACKEND_STATUS/status" --pids "$PROXY_PID" --settle "$MEM_SETTLE" --timeout 120 >"$out" 2>&1; then
+        csv_row "$ROUND" "$CUR_TARGET" mem kib_per_conn "" KiB "" "idleconns failed: $(tail -1 "$out")"; return 1
     fi
-    r=$(grep '^ok=1' "$out") || { csv_row "$ROUND" "$CUR_TARGET" mem kib_per_conn "" KiB "" "" "no result line"; return 1; }
-    local idle with per n
+    r=$(grep '^ok=1' "$out") || { csv_row "$ROUND" "$CUR_TARGET" mem kib_per_conn "" KiB "" "no result line"; return 1; }
     idle=$(sed -n 's/.*rss_idle_kib=\([0-9]*\).*/\1/p' <<<"$r")
     with=$(sed -n 's/.*rss_with_kib=\([0-9]*\).*/\1/p' <<<"$r")
     per=$(sed -n 's/.*kib_per_conn=\([-0-9.]*\).*/\1/p' <<<"$r")
     n=$(sed -n 's/.* n=\([0-9]*\).*/\1/p' <<<"$r")
-    csv_row "$ROUND" "$CUR_TARGET" mem rss_idle_mib "$(awk -v k="$idle" 'BEGIN{printf "%.2f", k/1024}')" MiB "" 0 "$r"
-    csv_row "$ROUND" "$CUR_TARGET" mem rss_with_mib "$(awk -v k="$with" 'BEGIN{printf "%.2f", k/1024}')" MiB "" 0 "n=$n"
-    csv_row "$ROUND" "$CUR_TARGET" mem kib_per_conn "$per" KiB "" 0 "n=$n"
+    csv_row "$ROUND" "$CUR_TARGET" mem rss_idle_mib "$(awk -v k="$idle" 'BEGIN{printf "%.2f", k/1024}')" MiB 0 "$r"
+    csv_row "$ROUND" "$CUR_TARGET" mem rss_with_mib "$(awk -v k="$with" 'BEGIN{printf "%.2f", k/1024}')" MiB 0 "n=$n"
+    csv_row "$ROUND" "$CUR_TARGET" mem kib_per_conn "$per" KiB 0 "n=$n"
     log "  $CUR_TARGET mem: idle $idle KiB, with $n conns $with KiB -> $per KiB/conn"
 }
 warmup() {
@@ -427,6 +523,21 @@ warmup() {
     timeout $(( WARMUP + 30 )) taskset -c "$LOADGEN_CPUS" wrk -t1 -c50 -d"${WARMUP}s" "http://$TARGET_ADDR/" \
         >"$WORK/warmup-$SEQ-$CUR_TARGET.txt" 2>&1 || log "  warm-up wrk failed (ignored)"
     sleep "$SETTLE"
+}
+
+idle_check() { # before a round: wait (up to QUIET_WAIT s) for the machine to be quiet; other load skews every number
+    local a b busy waited=0
+    while :; do
+        a=$(cpuset_ticks "0-$((NCPU-1))"); sleep 1; b=$(cpuset_ticks "0-$((NCPU-1))")
+        busy=$(awk -v a="$a" -v b="$b" 'BEGIN{ split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.0f", d > 0 ? (y[1] - x[1]) / d * 100 : 0 }')
+        [ "$busy" -gt 10 ] && [ "$waited" -lt "$QUIET_WAIT" ] || break
+        [ "$waited" -gt 0 ] || log "machine ${busy}% busy with the bench idle: waiting up to ${QUIET_WAIT}s for it to calm down"
+        waited=$((waited + 1))
+    done
+    if [ "$busy" -gt 10 ]; then
+        log "WARNING: machine ${busy}% busy before round $ROUND with the bench idle: other load will skew the numbers"
+        NOTES+=("round $ROUND: the machine was ${busy}% busy (all CPUs) with the bench idle just before the round; other processes were running")
+    fi
 }
 
 run_target() { # TARGET
@@ -443,6 +554,7 @@ run_target() { # TARGET
                 done
             fi
             if [[ " $SCENARIOS " == *" close "* ]] && proxy_alive; then
+                wait_client_tw
                 run_wrk close "$CLOSE_CONNS" "Connection: close" || true
             fi
             proxy_alive || { log "  $CUR_TARGET died during the HTTP scenarios"; NOTES+=("round $ROUND: $CUR_TARGET exited during the HTTP scenarios"); }
@@ -512,6 +624,12 @@ if [ -z "$LOADGEN_CPUS" ]; then
     fi
 fi
 
+expand_cpus() { awk -v list="$1" 'BEGIN{ n = split(list, p, ","); for (i = 1; i <= n; i++) {
+    if (split(p[i], r, "-") == 2) { for (c = r[1]; c <= r[2]; c++) print c } else print p[i] } }'; }
+PROXY_NCPU=$(expand_cpus "$PROXY_CPUS" | wc -l)
+CPUSETS_OVERLAP=0
+[ -z "$(comm -12 <(expand_cpus "$PROXY_CPUS" | sort) <(expand_cpus "$LOADGEN_CPUS" | sort))" ] || CPUSETS_OVERLAP=1
+
 # targets
 RUN_TARGETS=()
 for t in $TARGETS; do
@@ -523,7 +641,7 @@ for t in $TARGETS; do
     [ "$t" = direct ] || [ -n "${VIP[$t]+x}" ] || die "unknown target '$t'"
     RUN_TARGETS+=("$t")
 done
-[ ${#RUN_TARGETS[@]} -gt 0 ] || die "no target to run"
+[ ${#RUN_TARGETS[@]} -gt 0 ] || { RC_OK=1; die "no target to run"; }
 
 # nothing else may own our addresses
 for a in "${BACKENDS_HTTP[@]}" "$BACKEND_STATUS" "$IPERF_BACKEND"; do
@@ -538,7 +656,7 @@ done
 
 mkdir -p "$OUT_DIR"
 RAW_CSV=$WORK/raw.csv
-echo "round,seq,target,scenario,metric,value,unit,proxy_cpu_pct,errors,note" >"$RAW_CSV"
+echo "$CSV_HEADER" >"$RAW_CSV"
 SEQ=0
 
 log "work dir $WORK; targets: ${RUN_TARGETS[*]}; rounds $ROUNDS; wrk ${WRK_DURATION}s; iperf3 ${IPERF_DURATION}s; idle conns $IDLE_CONNS"
@@ -549,6 +667,7 @@ for (( ROUND=1; ROUND<=ROUNDS; ROUND++ )); do
     n=${#RUN_TARGETS[@]}; off=$(( (ROUND-1) % n ))
     ORDER=("${RUN_TARGETS[@]:off}" "${RUN_TARGETS[@]:0:off}")
     log "round $ROUND/$ROUNDS: order ${ORDER[*]}"
+    idle_check
     for t in "${ORDER[@]}"; do run_target "$t"; done
 done
 
@@ -563,19 +682,28 @@ META=$WORK/meta.txt
     echo "CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1), $NCPU CPUs"
     echo "pinning=proxy under test on CPU(s) $PROXY_CPUS (taskset); HTTP backend nginx, iperf3 server, wrk, iperf3 client and idleconns.py on CPU(s) $LOADGEN_CPUS"
     echo "workers=HAProxy nbthread $PROXY_CORES (maxconn $HAPROXY_MAXCONN, maxpipes $HAPROXY_MAXPIPES); nginx stream worker_processes $PROXY_CORES; FastProxy: taskset to $PROXY_CORES core(s) (.NET sees ProcessorCount=$PROXY_CORES); HTTP backend nginx worker_processes $BACKEND_WORKERS; wrk -t$WRK_THREADS"
-    echo "durations=wrk ${WRK_DURATION}s (+${WARMUP}s unrecorded warm-up per proxy start), iperf3 ${IPERF_DURATION}s, settle ${SETTLE}s"
+    echo "durations=wrk ${WRK_DURATION}s (+${WARMUP}s unrecorded warm-up per proxy start), iperf3 ${IPERF_DURATION}s, settle ${SETTLE}s between runs, ${MEM_SETTLE}s after opening the idle connections"
     echo "rounds=$ROUNDS, interleaved (target order rotated each round); the table shows medians over rounds"
     echo "scenarios=keep-alive wrk -c$(echo $KA_CONNS | sed 's/ /, -c/g'); Connection: close wrk -c$CLOSE_CONNS; iperf3 -P 1 and -P 4; $IDLE_CONNS idle connections"
-    echo "addresses=backends ${BACKENDS_HTTP[*]} (HTTP, stub_status on $BACKEND_STATUS) and $IPERF_BACKEND (iperf3); VIPs FastProxy ${VIP[fastproxy]}, HAProxy ${VIP[haproxy]}, HAProxy+splice ${VIP[haproxy-splice]}, nginx ${VIP[nginx]} (port $HTTP_PORT HTTP service with 3 backends, port $BULK_PORT bulk service with 1 backend); direct = wrk to $DIRECT_HTTP, iperf3 to $IPERF_BACKEND"
+    echo "addresses=backends ${BACKENDS_HTTP[*]} (HTTP, stub_status on $BACKEND_STATUS) and $IPERF_BACKEND (iperf3); VIPs FastProxy ${VIP[fastproxy]}, HAProxy ${VIP[haproxy]}, HAProxy+splice ${VIP[haproxy-splice]}, HAProxy+splice (forced) ${VIP[haproxy-splice-force]}, nginx ${VIP[nginx]} (port $HTTP_PORT HTTP service with 3 backends, port $BULK_PORT bulk service with 1 backend); direct = wrk to $DIRECT_HTTP, iperf3 to $IPERF_BACKEND"
     echo "versions=$(haproxy -v | head -1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | sed 's/nginx version: //'); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(iperf3 --version | head -1 | cut -d' ' -f1-2); $(python3 --version)"
     echo "FastProxy command=\`$FASTPROXY_CMD\` + --listen IP:PORT --backend IP:PORT..."
     echo "fd limit=$FD_HARD (soft raised to hard)"
     echo "runtime=$(( T_END - T_START )) s"
     echo "raw data=$RESULTS_BASE.csv"
+    echo "disturbance check=a run is repeated (up to $DISTURB_RETRIES times) when other processes used more than $DISTURB_LIMIT % of the proxy CPU(s) during it$( [ "$CPUSETS_OVERLAP" = 0 ] || echo ' (off: the CPU sets overlap)')"
+    echo "_disturb_limit=$DISTURB_LIMIT"
     for n in "${NOTES[@]+"${NOTES[@]}"}"; do echo "note=$n"; done
 } >"$META"
 cp "$RAW_CSV" "$OUT_DIR/$RESULTS_BASE.csv"
 python3 "$HERE/summarize.py" "$RAW_CSV" "$META" "$OUT_DIR/$RESULTS_BASE.md"
 cat "$OUT_DIR/$RESULTS_BASE.md"
 log "wrote $OUT_DIR/$RESULTS_BASE.md and $OUT_DIR/$RESULTS_BASE.csv in $(( T_END - T_START )) s"
+# exit 3 when a measurement failed or a proxy did not start (FastProxy "not built" is not a failure)
+FAILED=$(awk -F, 'NR > 1 && $6 == ""' "$RAW_CSV" | wc -l)
+STARTFAIL=$(printf '%s\n' "${NOTES[@]+"${NOTES[@]}"}" | grep -c 'did not start\|exited during' || true)
+if [ "$FAILED" -gt 0 ] || [ "$STARTFAIL" -gt 0 ]; then
+    log "$FAILED failed measurement(s), $STARTFAIL proxy start failure(s): see Notes in $RESULTS_BASE.md"
+    exit 3
+fi
 RC_OK=1

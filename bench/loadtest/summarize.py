@@ -10,12 +10,13 @@ import csv
 import statistics
 import sys
 
-TARGET_ORDER = ["direct", "fastproxy", "haproxy", "haproxy-splice", "nginx"]
+TARGET_ORDER = ["direct", "fastproxy", "haproxy", "haproxy-splice", "haproxy-splice-force", "nginx"]
 TARGET_NAMES = {
     "direct": "direct",
     "fastproxy": "FastProxy",
     "haproxy": "HAProxy",
     "haproxy-splice": "HAProxy+splice",
+    "haproxy-splice-force": "HAProxy+splice (forced)",
     "nginx": "nginx stream",
 }
 # (scenario, metric, label, higher_is_better, format)
@@ -30,6 +31,8 @@ METRICS = [
     ("close", "p99_ms", "new connection per request: p99 latency ms", False, "{:.3f}"),
     ("bulk1", "gbps", "iperf3, 1 stream: Gbit/s", True, "{:.2f}"),
     ("bulk4", "gbps", "iperf3, 4 streams: Gbit/s", True, "{:.2f}"),
+    ("bulk1", "spliced_gib", "iperf3, 1 stream: GiB spliced by HAProxy", True, "{:.2f}"),
+    ("bulk4", "spliced_gib", "iperf3, 4 streams: GiB spliced by HAProxy", True, "{:.2f}"),
     ("mem", "rss_idle_mib", "RSS idle: MiB", False, "{:.1f}"),
     ("mem", "rss_with_mib", "RSS with idle conns: MiB", False, "{:.1f}"),
     ("mem", "kib_per_conn", "memory per idle connection: KiB", False, "{:.2f}"),
@@ -48,16 +51,21 @@ def ratio(v, ref):
 
 def main():
     raw, meta_path, out = sys.argv[1:4]
-    meta, notes = [], []
+    meta, notes, params = [], [], {}
     with open(meta_path) as f:
         for line in f:
             line = line.rstrip("\n")
             if not line or "=" not in line:
                 continue
             k, v = line.split("=", 1)
-            (notes if k == "note" else meta).append((k, v) if k != "note" else v)
+            if k == "note":
+                notes.append(v)
+            elif k.startswith("_"):
+                params[k[1:]] = v
+            else:
+                meta.append((k, v))
 
-    values, cpu, errors, failures = {}, {}, {}, []
+    values, cpu, errors, failures, disturbed = {}, {}, {}, [], {}
     with open(raw) as f:
         for row in csv.DictReader(f):
             key = (row["target"], row["scenario"], row["metric"])
@@ -65,8 +73,12 @@ def main():
                 failures.append(row)
                 continue
             values.setdefault(key, []).append(float(row["value"]))
-            if row["proxy_cpu_pct"]:
-                cpu.setdefault((row["target"], row["scenario"]), {})[row["round"]] = float(row["proxy_cpu_pct"])
+            for col in ("proxy_cpu_pct", "proxy_cores_busy_pct", "load_cores_busy_pct"):
+                if row.get(col):
+                    cpu.setdefault((row["target"], row["scenario"], col), {})[row["round"]] = float(row[col])
+            other = row.get("proxy_cores_other_load_pct") or ""
+            if other and float(other) > float(params.get("disturb_limit", 15)):
+                disturbed.setdefault((row["target"], row["scenario"], row["round"]), other)
             if row["errors"] not in ("", "0"):
                 errors.setdefault((row["target"], row["scenario"], row["round"]), row["errors"])
 
@@ -89,17 +101,21 @@ def main():
     lines += ["", "## Per metric, with ratios", "",
               "Ratio = this target's median / the reference's median. "
               "Higher is better for req/s, conn/s and Gbit/s; lower is better for latency and memory. "
-              "Proxy CPU = user+sys time of the proxy process(es) during the measured run, in % of one core "
-              "(median over rounds).", "",
-              "| scenario / metric | target | median | min | max | rounds | vs direct | vs HAProxy | proxy CPU % |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "CPU columns (medians over rounds): *proxy CPU* = user+sys time of the proxy process(es) in % of "
+              "one core; *proxy cores* / *load cores* = how busy the proxy's CPU set and the CPU set of "
+              "backends + load generators were (from /proc/stat, includes softirq network processing). "
+              "A load-cores value near 100 % means the client side, not the proxy, was the limit.", "",
+              "| scenario / metric | target | median | min | max | rounds | vs direct | vs HAProxy "
+              "| proxy CPU % | proxy cores busy % | load cores busy % |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for sc, m, label, _, f in METRICS:
         for t in targets:
             v = values.get((t, sc, m))
             if not v:
                 continue
-            c = cpu.get((t, sc))
-            cpu_s = f"{statistics.median(c.values()):.0f}" if c else "–"
+            cpu_s = " | ".join(
+                f"{statistics.median(c.values()):.0f}" if (c := cpu.get((t, sc, col))) else "–"
+                for col in ("proxy_cpu_pct", "proxy_cores_busy_pct", "load_cores_busy_pct"))
             lines.append(
                 f"| {label} | {TARGET_NAMES.get(t, t)} | {fmt(f, med[(t, sc, m)])} | {fmt(f, min(v))} | "
                 f"{fmt(f, max(v))} | {len(v)} | {ratio(med[(t, sc, m)], med.get(('direct', sc, m)))} | "
@@ -110,6 +126,9 @@ def main():
         lines.append(f"- {n}")
     for (t, sc, r), e in sorted(errors.items()):
         lines.append(f"- round {r}, {TARGET_NAMES.get(t, t)}, {sc}: {e} errors (wrk socket errors + non-2xx)")
+    for (t, sc, r), o in sorted(disturbed.items()):
+        lines.append(f"- round {r}, {TARGET_NAMES.get(t, t)}, {sc}: other processes used {o} % of the proxy CPU(s) "
+                     "during the run (disturbed measurement, kept after the allowed repeats)")
     seen = set()
     for row in failures:
         k = (row["round"], row["target"], row["scenario"])
@@ -118,7 +137,7 @@ def main():
         seen.add(k)
         lines.append(f"- round {row['round']}, {TARGET_NAMES.get(row['target'], row['target'])}, "
                      f"{row['scenario']}: FAILED ({row['note']})")
-    if not notes and not errors and not failures:
+    if not notes and not errors and not failures and not disturbed:
         lines.append("- no errors, no failed runs")
     lines.append("")
     with open(out, "w") as f:

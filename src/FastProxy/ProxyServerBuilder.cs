@@ -1,4 +1,6 @@
 using FastProxy.Catalog;
+using FastProxy.Transport.Memory;
+using FastProxy.Transport.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -16,6 +18,7 @@ public sealed class ProxyServerBuilder
     private IConnectionListenerFactory? _listenerFactory;
     private IConnectionFactory? _connectionFactory;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
+    private SocketTransportOptions? _socketOptions;
 
     /// <summary>Starts a builder for a server that follows <paramref name="catalog"/>.</summary>
     /// <param name="catalog">The services and pods to serve.</param>
@@ -27,6 +30,45 @@ public sealed class ProxyServerBuilder
 
     /// <summary>The catalog the server will follow.</summary>
     public ServiceCatalog Catalog { get; }
+
+    /// <summary>
+    /// Listens and connects with FastProxy's socket transport (TCP half-close, pooled pinned memory,
+    /// zero-byte reads). This is the default when no transport is chosen.
+    /// </summary>
+    /// <returns>This builder.</returns>
+    public ProxyServerBuilder UseSockets() => UseSockets(new SocketTransportOptions());
+
+    /// <summary>Listens and connects with FastProxy's socket transport and the given settings.</summary>
+    /// <param name="options">Transport settings.</param>
+    /// <returns>This builder.</returns>
+    public ProxyServerBuilder UseSockets(SocketTransportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _socketOptions = options;
+        _listenerFactory = null;
+        _connectionFactory = null;
+        return this;
+    }
+
+    /// <summary>Listens and connects with FastProxy's socket transport, configured by <paramref name="configure"/>.</summary>
+    /// <param name="configure">Changes the transport settings.</param>
+    /// <returns>This builder.</returns>
+    public ProxyServerBuilder UseSockets(Action<SocketTransportOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new SocketTransportOptions();
+        configure(options);
+        return UseSockets(options);
+    }
+
+    /// <summary>Listens and connects in memory, for tests: virtual IPs and pods are endpoints of <paramref name="transport"/>.</summary>
+    /// <param name="transport">The in-memory network shared with the test's clients and backends.</param>
+    /// <returns>This builder.</returns>
+    public ProxyServerBuilder UseMemoryTransport(MemoryTransport transport)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return UseListenerFactory(transport).UseConnectionFactory(transport);
+    }
 
     /// <summary>Sets how virtual IPs are listened on.</summary>
     /// <param name="listenerFactory">The listener side of a transport.</param>
@@ -82,13 +124,14 @@ public sealed class ProxyServerBuilder
         return this;
     }
 
-    /// <summary>Builds the server; start it with <see cref="ProxyServer.StartAsync"/>.</summary>
+    /// <summary>Builds the server; start it with <see cref="ProxyServer.StartAsync"/>. Without a chosen transport, sockets are used.</summary>
     /// <returns>The server.</returns>
     public ProxyServer Build()
     {
         _options.Validate();
-        var listenerFactory = _listenerFactory ?? throw new InvalidOperationException("No listener factory: call UseSockets() or UseListenerFactory().");
-        var connectionFactory = _connectionFactory ?? throw new InvalidOperationException("No connection factory: call UseSockets() or UseConnectionFactory().");
+        var sockets = _listenerFactory is null || _connectionFactory is null ? _socketOptions ?? new SocketTransportOptions() : null;
+        var listenerFactory = _listenerFactory ?? new SocketConnectionListenerFactory(sockets, _loggerFactory);
+        var connectionFactory = _connectionFactory ?? new SocketConnectionFactory(sockets, _loggerFactory);
         return new ProxyServer(Catalog, listenerFactory, connectionFactory, _options, _loggerFactory, [.. _middleware]);
     }
 }

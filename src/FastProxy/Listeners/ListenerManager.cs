@@ -18,6 +18,7 @@ internal sealed partial class ListenerManager : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<ListenerKey, ServiceListener> _listeners = [];
     private readonly Dictionary<NamespacedName, List<ListenerKey>> _keysByService = [];
+    private readonly HashSet<ServiceListener> _bound = [];
     private readonly List<(long Version, TaskCompletionSource Done)> _versionWaiters = [];
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IConnectionListenerFactory _factory;
@@ -35,14 +36,14 @@ internal sealed partial class ListenerManager : IAsyncDisposable
         _worker = Task.Run(ProcessWorkAsync);
     }
 
-    /// <summary>The endpoints currently bound.</summary>
+    /// <summary>The endpoints currently bound: a listener shows here from its bind until its socket is closed.</summary>
     public IReadOnlyList<EndPoint> BoundEndPoints
     {
         get
         {
             lock (_gate)
             {
-                return _listeners.Values.Where(static l => l.Bound is not null).Select(static l => l.Bound!.EndPoint).ToArray();
+                return _bound.Select(static l => l.Bound!.EndPoint).ToArray();
             }
         }
     }
@@ -202,6 +203,11 @@ internal sealed partial class ListenerManager : IAsyncDisposable
             var bound = await _factory.BindAsync(listener.Key.EndPoint).ConfigureAwait(false);
             listener.Bound = bound;
             listener.AcceptLoop = AcceptLoopAsync(listener, bound);
+            lock (_gate)
+            {
+                _bound.Add(listener);
+            }
+
             Log.ListenerStarted(_logger, listener.Key, service);
         }
         catch (Exception ex)
@@ -221,6 +227,11 @@ internal sealed partial class ListenerManager : IAsyncDisposable
         await bound.UnbindAsync().ConfigureAwait(false);
         await listener.AcceptLoop.ConfigureAwait(false);
         await bound.DisposeAsync().ConfigureAwait(false);
+        lock (_gate)
+        {
+            _bound.Remove(listener);
+        }
+
         listener.Bound = null;
         Log.ListenerStopped(_logger, listener.Key);
     }

@@ -1,0 +1,8 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Running;
+
+// BenchmarkDotNet exits 0 even when it refuses to run (a Debug build, a failed benchmark): turn that into a failure.
+var config = DefaultConfig.Instance.AddDiagnoser(MemoryDiagnoser.Default);
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

@@ -1,0 +1,263 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.Logging;
+
+namespace FastProxy.Transport.Sockets;
+
+/// <summary>
+/// A TCP connection over a <see cref="Socket"/> with two pipes: a receive loop fills <c>Transport.Input</c>
+/// (<c>SocketConnection.Receive.cs</c>) and a send loop drains <c>Transport.Output</c>
+/// (<c>SocketConnection.Send.cs</c>).
+/// </summary>
+/// <remarks>
+/// <para>Unlike Kestrel's connection, the two directions are independent, which an L4 proxy needs:</para>
+/// <list type="bullet">
+/// <item>Peer FIN completes <c>Transport.Input</c> cleanly; sending continues.</item>
+/// <item><c>Transport.Output.Complete()</c> flushes, then sends FIN with <c>Shutdown(Send)</c>; receiving
+/// continues. <c>Complete(exception)</c> aborts (RST).</item>
+/// <item>The socket is closed when both loops have ended, or on <see cref="Abort"/>, or in
+/// <see cref="DisposeAsync"/>. A reset seen by either loop closes it at once: nothing can flow any more.</item>
+/// </list>
+/// </remarks>
+internal sealed partial class SocketConnection : TransportConnection, IConnectionSocketFeature
+{
+    private readonly Socket _socket;
+    private readonly SocketReceiver _receiver;
+    private readonly SocketSenderPool _senderPool;
+    private readonly ILogger _logger;
+    private readonly int _minAllocBufferSize;
+    private readonly bool _waitForData;
+
+    private readonly Pipe _inputPipe;
+    private readonly Pipe _outputPipe;
+
+    // The transport's ends of the pipes: the receive loop writes Input, the send loop reads Output.
+    private readonly PipeWriter _inputWriter;
+    private readonly PipeReader _outputReader;
+
+    // Never disposed on purpose: it has no timer and no wait handle, and disposing it would race with
+    // the queued callback that cancels it and with late readers of ConnectionClosed.
+    private readonly CancellationTokenSource _connectionClosedSource = new();
+
+    private readonly Lock _closeLock = new();
+    private volatile bool _socketClosed;
+    private volatile Exception? _closeReason;
+
+    // Receive loop + send loop; the one that brings it to zero closes the socket.
+    private int _runningLoops = 2;
+
+    private Task _receiveTask = Task.CompletedTask;
+    private Task _sendTask = Task.CompletedTask;
+    private int _disposeStarted;
+    private Task? _disposeTask;
+
+    public SocketConnection(Socket socket, SocketQueueSettings settings, bool waitForData, ILogger logger)
+    {
+        Debug.Assert(socket is not null);
+        _socket = socket;
+        _logger = logger;
+        _waitForData = waitForData;
+        _senderPool = settings.SenderPool;
+        _receiver = new SocketReceiver(settings.SocketScheduler);
+        MemoryPool = settings.MemoryPool;
+
+        // Ask for half a block per receive (Kestrel's rule): a fresh block when the current one is more than
+        // half full, so receives never degenerate into tiny reads at the end of a block.
+        _minAllocBufferSize = settings.MemoryPool.MaxBufferSize / 2;
+
+        LocalEndPoint = socket.LocalEndPoint;
+        RemoteEndPoint = socket.RemoteEndPoint;
+        ConnectionClosed = _connectionClosedSource.Token;
+
+        _inputPipe = new Pipe(settings.InputOptions);
+        _outputPipe = new Pipe(settings.OutputOptions);
+        _inputWriter = _inputPipe.Writer;
+        _outputReader = _outputPipe.Reader;
+        Transport = new DuplexPipe(_inputPipe.Reader, _outputPipe.Writer);
+
+        SetSocketFeature(this);
+    }
+
+    /// <summary>The raw socket (<see cref="IConnectionSocketFeature"/>), for fast paths such as splice(2).</summary>
+    public Socket Socket => _socket;
+
+    public override MemoryPool<byte> MemoryPool { get; }
+
+    /// <summary>Starts the receive and send loops.</summary>
+    public void Start()
+    {
+        // The loops live as long as the connection. Do not let them capture the caller's ExecutionContext
+        // (AsyncLocals of whoever accepted or connected): async methods capture nothing while flow is suppressed.
+        AsyncFlowControl? flowControl = ExecutionContext.IsFlowSuppressed() ? null : ExecutionContext.SuppressFlow();
+        try
+        {
+            _receiveTask = DoReceiveAsync();
+            _sendTask = DoSendAsync();
+        }
+        finally
+        {
+            flowControl?.Undo();
+        }
+    }
+
+    /// <summary>
+    /// Closes the connection at once with a TCP reset. An L4 proxy must propagate a reset as a reset: when
+    /// one side of a forwarded connection is reset (or the application gives up on it), sending FIN to the
+    /// other side would tell it that the stream ended normally and the data was complete. So this sets
+    /// SO_LINGER to (on, 0) before closing, which makes the kernel send RST and drop unsent data.
+    /// <c>Transport.Input</c> then completes with <paramref name="abortReason"/>; flushes to
+    /// <c>Transport.Output</c> report completion.
+    /// </summary>
+    public override void Abort(ConnectionAbortedException abortReason)
+    {
+        if (Close(abortReason, abortive: true) && _logger.IsEnabled(LogLevel.Debug))
+        {
+            SocketsLog.ConnectionAborted(_logger, ConnectionId, abortReason.Message);
+        }
+    }
+
+    /// <summary>
+    /// Orderly shutdown, idempotent:
+    /// 1. completes the application's ends of both pipes;
+    /// 2. waits for the send loop to put everything already written into the kernel and send FIN;
+    /// 3. closes the socket (a FIN, not a reset, since the send side was shut down first), which also ends a
+    ///    receive loop still waiting for data;
+    /// 4. waits for the receive loop; the pipes then return their blocks to the pool.
+    /// Step 2 has no timeout of its own: if the peer stops reading, the send loop waits for it (that is
+    /// backpressure). Callers bound it by calling <see cref="Abort"/> (for example from a drain timeout); an
+    /// abort during a pending dispose makes the dispose complete promptly.
+    /// </summary>
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.CompareExchange(ref _disposeStarted, 1, 0) != 0)
+        {
+            await WaitForDisposeTask().ConfigureAwait(false);
+        }
+        else
+        {
+            var task = DisposeCoreAsync();
+            Volatile.Write(ref _disposeTask, task);
+            await task.ConfigureAwait(false);
+        }
+
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task DisposeCoreAsync()
+    {
+        // Ours, not Transport's: middleware may have replaced Transport, but these are the pipes whose
+        // completion stops the loops and releases pool memory.
+        _inputPipe.Reader.Complete();
+        _outputPipe.Writer.Complete();
+
+        await _sendTask.ConfigureAwait(false);
+
+        // A fresh instance: exceptions get their stack trace written when thrown, so sharing one across
+        // connections (and threads) would garble it.
+        Close(new ConnectionAbortedException("The connection was disposed."), abortive: false);
+
+        await _receiveTask.ConfigureAwait(false);
+
+        // Close queued the ConnectionClosed callbacks; make sure they have run when DisposeAsync returns.
+        CancelConnectionClosedToken();
+    }
+
+    private Task WaitForDisposeTask()
+    {
+        // A concurrent second caller can get here before the first published its task; that window is a
+        // few instructions long.
+        var spinner = default(SpinWait);
+        Task? task;
+        while ((task = Volatile.Read(ref _disposeTask)) is null)
+        {
+            spinner.SpinOnce();
+        }
+
+        return task;
+    }
+
+    /// <summary>Called at the very end of each loop.</summary>
+    private void OnLoopEnded()
+    {
+        if (Interlocked.Decrement(ref _runningLoops) == 0)
+        {
+            // Both directions finished (FIN both ways, or the application stopped reading): orderly close.
+            Close(reason: null, abortive: false);
+
+            // No operation can be pending on it any more.
+            _receiver.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Closes the socket once. <paramref name="reason"/> is what <c>Transport.Input</c> completes with if the
+    /// receive loop is still running. Returns false when the socket was already closed.
+    /// </summary>
+    private bool Close(Exception? reason, bool abortive)
+    {
+        lock (_closeLock)
+        {
+            if (_socketClosed)
+            {
+                return false;
+            }
+
+            // Publish the reason before the socket goes away: the loops read it when their pending operation
+            // fails because of this close.
+            if (reason is not null)
+            {
+                _closeReason = reason;
+            }
+
+            _socketClosed = true;
+        }
+
+        if (abortive)
+        {
+            try
+            {
+                // SO_LINGER on with a zero timeout: close() sends RST and discards unsent data.
+                _socket.LingerState = new LingerOption(true, 0);
+            }
+            catch (SocketException)
+            {
+                // The peer may have reset already; the close below still releases the socket.
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+
+        // Pending receives and sends complete with OperationAborted. (.NET also switches to an abortive close
+        // by itself when it has to cancel pending operations, unless Shutdown(Send) was called first; the
+        // dispose path always sends FIN before closing, so its close stays orderly.)
+        _socket.Dispose();
+
+        // Wake loops that wait on a pipe rather than on the socket: the send loop waiting for application data,
+        // the receive loop paused by backpressure. Both are harmless on a loop that has already finished.
+        _outputReader.CancelPendingRead();
+        _inputWriter.CancelPendingFlush();
+
+        // Token callbacks run user code; never run them on our stack (we may hold the caller's thread in Abort
+        // or be inside an I/O completion).
+        ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.CancelConnectionClosedToken(), this, preferLocal: false);
+        return true;
+    }
+
+    private void CancelConnectionClosedToken()
+    {
+        try
+        {
+            _connectionClosedSource.Cancel();
+        }
+        catch (Exception ex)
+        {
+            // A registration threw; nothing else to notify.
+            SocketsLog.ConnectionUnexpectedError(_logger, ConnectionId, ex);
+        }
+    }
+}

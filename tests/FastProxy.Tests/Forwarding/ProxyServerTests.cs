@@ -1,0 +1,267 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using FastProxy.Catalog;
+using FastProxy.Model;
+using FastProxy.Tests;
+
+namespace FastProxy.Forwarding.Tests;
+
+/// <summary>End-to-end behaviour of the proxy over real loopback sockets.</summary>
+public sealed class ProxyServerTests
+{
+    [Fact]
+    public async Task Connections_SpreadRoundRobinAcrossThreePods()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 3);
+
+        var served = new List<string>();
+        for (var i = 0; i < 9; i++)
+        {
+            served.Add(await TestClient.WhoServesAsync(env.VirtualEndPoint));
+        }
+
+        Assert.Equal(["web-1", "web-2", "web-3", "web-1", "web-2", "web-3", "web-1", "web-2", "web-3"], served);
+        Assert.All(env.Backends, b => Assert.Equal(3, b.Accepted));
+    }
+
+    [Fact]
+    public async Task Data_EchoedThroughTheProxyIntact()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        Assert.Equal("web-1", await client.ReadLineAsync());
+
+        var payload = RandomNumberGenerator.GetBytes(8 * 1024 * 1024);
+        var echo = client.ReadExactlyAsync(payload.Length);
+        await client.SendAsync(payload);
+        Assert.Equal(payload, await echo);
+    }
+
+    [Fact]
+    public async Task HalfClose_ClientShutsDownSend_StillReadsFullReply()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        var payload = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
+
+        // Send everything and half-close at once: the proxy must pass the FIN on only after the data,
+        // keep the reply direction open, and pass the backend's FIN back.
+        var reply = client.ReadToEndAsync();
+        await client.SendAsync(payload);
+        client.ShutdownSend();
+
+        var received = await reply;
+        Assert.Equal("web-1\n".Length + payload.Length, received.Length);
+        Assert.Equal(payload, received.AsSpan("web-1\n".Length).ToArray());
+    }
+
+    [Fact]
+    public async Task PodRemoved_GetsNoNewConnections_WhileItsOpenConnectionCompletes()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 3);
+        await using var open = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        Assert.Equal("web-1", await open.ReadLineAsync());
+
+        env.Catalog.RemovePod(new NamespacedName("default", "web-1"));
+
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.NotEqual("web-1", await TestClient.WhoServesAsync(env.VirtualEndPoint));
+        }
+
+        Assert.Equal(1, env.Backends[0].Accepted);
+
+        // The connection that was open when the pod left still works end to end.
+        var payload = RandomNumberGenerator.GetBytes(256 * 1024);
+        var echo = open.ReadExactlyAsync(payload.Length);
+        await open.SendAsync(payload);
+        Assert.Equal(payload, await echo);
+        open.ShutdownSend();
+        Assert.Empty(await open.ReadToEndAsync());
+    }
+
+    [Fact]
+    public async Task PodAdded_StartsReceiving()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 2);
+        var added = env.AddBackend();
+
+        env.Catalog.SetPod(ProxyTestEnvironment.PodFor(added));
+
+        var served = new HashSet<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            served.Add(await TestClient.WhoServesAsync(env.VirtualEndPoint));
+        }
+
+        Assert.Contains("web-3", served);
+        Assert.Equal(2, added.Accepted);
+    }
+
+    [Fact]
+    public async Task PodRelabelled_LeavesTheService()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 2);
+        env.Catalog.SetPod(ProxyTestEnvironment.PodFor(env.Backends[1], app: "other"));
+
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("web-1", await TestClient.WhoServesAsync(env.VirtualEndPoint));
+        }
+    }
+
+    [Fact]
+    public async Task ServiceAddedAfterStart_Listens_AndRemoved_StopsListening()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        var (_, otherIP) = TestAddresses.Next();
+        var other = new IPEndPoint(otherIP, 18081);
+
+        var added = env.Catalog.SetService(new Service
+        {
+            Name = "other",
+            ClusterIP = otherIP,
+            Selector = new LabelSelector(new Dictionary<string, string> { ["app"] = "web" }),
+            Ports = [new ServicePort { Port = other.Port, TargetPort = env.TargetPort }],
+        });
+        await env.Proxy.WhenAppliedAsync(added.Version).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("web-1", await TestClient.WhoServesAsync(other));
+
+        var removed = env.Catalog.RemoveService(new NamespacedName("default", "other"));
+        await env.Proxy.WhenAppliedAsync(removed.Version).WaitAsync(TimeSpan.FromSeconds(10));
+        var refused = await Assert.ThrowsAsync<SocketException>(() => TestClient.ConnectAsync(other));
+        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+
+        // The unrelated service kept its listener throughout.
+        Assert.Equal("web-1", await TestClient.WhoServesAsync(env.VirtualEndPoint));
+    }
+
+    [Fact]
+    public async Task NoReadyEndpoint_ConnectionIsReset()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        env.Catalog.RemovePod(new NamespacedName("default", "web-1"));
+
+        // The reset may already be seen by the client's connect, or only by its first read.
+        var error = await Assert.ThrowsAsync<SocketException>(async () =>
+        {
+            await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
+            await client.ReadToEndAsync();
+        });
+        Assert.Equal(SocketError.ConnectionReset, error.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task DeadEndpoint_ConnectRetriesAnother_NoClientFails()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 3);
+        // web-2 goes away without the catalog knowing: its connects are refused.
+        await env.Backends[1].DisposeAsync();
+
+        for (var i = 0; i < 9; i++)
+        {
+            Assert.NotEqual("web-2", await TestClient.WhoServesAsync(env.VirtualEndPoint));
+        }
+
+        var state = env.Catalog.Current.Services[new("default", "web")].Ports[0].Endpoints[1];
+        // Round robin offers web-2 to every second client; each of those 4 connects fails over to web-3.
+        Assert.Equal(4, state.FailedConnects);
+    }
+
+    [Fact]
+    public async Task BackendReset_IsPassedOnAsReset()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        env.Backends[0].ResetOnAccept = true;
+
+        var error = await Assert.ThrowsAsync<SocketException>(async () =>
+        {
+            await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
+            await client.ReadToEndAsync();
+        });
+        Assert.Equal(SocketError.ConnectionReset, error.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task EndpointCounters_TrackConnectionsAndBytes()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        var endpoint = env.Catalog.Current.Services[new("default", "web")].Ports[0].Endpoints[0];
+        await using (var client = await TestClient.ConnectAsync(env.VirtualEndPoint))
+        {
+            await client.ReadLineAsync();
+            await client.SendAsync(new byte[1000]);
+            await client.ReadExactlyAsync(1000);
+            Assert.Equal(1, endpoint.ActiveConnections);
+            client.ShutdownSend();
+            await client.ReadToEndAsync();
+        }
+
+        await WaitUntilAsync(() => endpoint.ActiveConnections == 0);
+        Assert.Equal(1, endpoint.TotalConnections);
+        Assert.Equal(1000, endpoint.BytesToEndpoint);
+        Assert.Equal(1006, endpoint.BytesFromEndpoint);
+    }
+
+    [Fact]
+    public async Task Middleware_RunsForEveryConnection_AndCanRefuse()
+    {
+        var seen = 0;
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1, builder => builder.Use(next => connection =>
+        {
+            // Refuse every second connection without forwarding it.
+            return Interlocked.Increment(ref seen) % 2 == 0 ? Task.CompletedTask : next(connection);
+        }));
+
+        Assert.Equal("web-1", await TestClient.WhoServesAsync(env.VirtualEndPoint));
+        Assert.Equal(string.Empty, await TestClient.WhoServesAsync(env.VirtualEndPoint));
+        Assert.Equal(2, seen);
+        Assert.Equal(1, env.Backends[0].Accepted);
+    }
+
+    [Fact]
+    public async Task StopAsync_ClosesListener_LetsOpenConnectionFinish()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1, b => b.Configure(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10)));
+        await using var open = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        Assert.Equal("web-1", await open.ReadLineAsync());
+
+        var stopping = env.Proxy.StopAsync();
+        await WaitUntilAsync(() => env.Proxy.ListeningEndPoints.Count == 0);
+        var refused = await Assert.ThrowsAsync<SocketException>(() => TestClient.ConnectAsync(env.VirtualEndPoint));
+        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+        Assert.False(stopping.IsCompleted);
+
+        // The open connection still carries data both ways, then ends cleanly, and only then does Stop finish.
+        await open.SendAsync(new byte[] { 1, 2, 3 });
+        Assert.Equal(new byte[] { 1, 2, 3 }, await open.ReadExactlyAsync(3));
+        open.ShutdownSend();
+        Assert.Empty(await open.ReadToEndAsync());
+        await stopping.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task StopAsync_AfterGracePeriod_ResetsOpenConnections()
+    {
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1, b => b.Configure(o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(200)));
+        await using var open = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        Assert.Equal("web-1", await open.ReadLineAsync());
+
+        await env.Proxy.StopAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        var error = await Assert.ThrowsAsync<SocketException>(() => open.ReadToEndAsync());
+        Assert.Equal(SocketError.ConnectionReset, error.SocketErrorCode);
+        Assert.Equal(0, env.Proxy.ActiveConnections);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Condition not met within 10 s.");
+            await Task.Delay(10);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace FastProxy.Sidecar.Tests;
+
+/// <summary>
+/// Runs the real <c>fastproxy</c> executable with no arguments, as a new user would, and talks to it
+/// over HTTP. Uses the demo's fixed addresses (127.0.1.1-3:8080, 127.96.0.10:8080), so it fails if
+/// a demo is already running on this machine.
+/// </summary>
+public sealed partial class SidecarDemoTests
+{
+    [Fact]
+    public async Task Demo_SixRequestsToTheVip_AnsweredByTheThreePodsInTurn_ThenCtrlCStopsCleanly()
+    {
+        var sidecar = Path.Combine(AppContext.BaseDirectory, "FastProxy.Sidecar.dll");
+        var start = new ProcessStartInfo("dotnet", [sidecar])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(start)!;
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            output.Enqueue(e.Data);
+            if (e.Data.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal))
+            {
+                ready.TrySetResult();
+            }
+        };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { output.Enqueue("stderr: " + e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Contains(output, line => line.Contains("curl -s http://127.96.0.10:8080/", StringComparison.Ordinal));
+
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            var pods = new List<string>();
+            for (var i = 0; i < 6; i++)
+            {
+                // A new connection per request, as six separate curl runs make.
+                using var request = new HttpRequestMessage(HttpMethod.Get, "http://127.96.0.10:8080/");
+                request.Headers.ConnectionClose = true;
+                using var response = await http.SendAsync(request);
+                var body = await response.Content.ReadAsStringAsync();
+                pods.Add(PodName().Match(body).Value);
+            }
+
+            Assert.Equal(["web-1", "web-2", "web-3", "web-1", "web-2", "web-3"], pods);
+
+            using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await interrupt.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}; output:\n{string.Join('\n', output)}");
+            Assert.Contains(output, line => line.Contains("Stopped.", StringComparison.Ordinal));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+        }
+    }
+
+    [GeneratedRegex("web-[0-9]+")]
+    private static partial Regex PodName();
+}
