@@ -18,6 +18,12 @@ public sealed class ProxyServerOptions
     /// </summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Between two socket connections nobody else has touched, copy socket to socket without pipes (see
+    /// Forwarding/SocketRelay.cs). Internal switch for the before/after benchmark; always on otherwise.
+    /// </summary>
+    internal bool UseSocketRelay { get; set; } = true;
+
     internal void Validate()
     {
         if (ConnectTimeout <= TimeSpan.Zero)

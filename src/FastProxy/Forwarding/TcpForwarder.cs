@@ -41,8 +41,18 @@ internal sealed partial class TcpForwarder
         endpoint.OnConnectionOpened();
         try
         {
-            var toEndpoint = CopyAsync(client, upstream, endpoint, toEndpoint: true);
-            var fromEndpoint = CopyAsync(upstream, client, endpoint, toEndpoint: false);
+            Task<CloseReason> toEndpoint, fromEndpoint;
+            if (_options.UseSocketRelay && SocketRelay.TryClaim(client, upstream, out var clientSocket, out var upstreamSocket))
+            {
+                toEndpoint = SocketRelay.CopyAsync(clientSocket, upstreamSocket, endpoint, toEndpoint: true);
+                fromEndpoint = SocketRelay.CopyAsync(upstreamSocket, clientSocket, endpoint, toEndpoint: false);
+            }
+            else
+            {
+                toEndpoint = CopyAsync(client, upstream, endpoint, toEndpoint: true);
+                fromEndpoint = CopyAsync(upstream, client, endpoint, toEndpoint: false);
+            }
+
             var toReason = await toEndpoint.ConfigureAwait(false);
             var fromReason = await fromEndpoint.ConfigureAwait(false);
             Log.ConnectionClosed(_logger, client.RemoteEndPoint, endpoint.EndPoint, toReason, fromReason);

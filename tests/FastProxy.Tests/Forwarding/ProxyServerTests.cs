@@ -7,13 +7,23 @@ using FastProxy.Tests;
 
 namespace FastProxy.Forwarding.Tests;
 
-/// <summary>End-to-end behaviour of the proxy over real loopback sockets.</summary>
-public sealed class ProxyServerTests
+/// <summary>End-to-end behaviour of the proxy over real loopback sockets, run once per forwarding path.</summary>
+public abstract class ProxyServerTests
 {
+    /// <summary>True: socket-to-socket relay; false: copy between the connections' pipes.</summary>
+    protected abstract bool UseSocketRelay { get; }
+
+    private Task<ProxyTestEnvironment> StartAsync(int pods, Action<ProxyServerBuilder>? configure = null)
+        => ProxyTestEnvironment.StartAsync(pods, builder =>
+        {
+            builder.Configure(o => o.UseSocketRelay = UseSocketRelay);
+            configure?.Invoke(builder);
+        });
+
     [Fact]
     public async Task Connections_SpreadRoundRobinAcrossThreePods()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 3);
+        await using var env = await StartAsync(pods: 3);
 
         var served = new List<string>();
         for (var i = 0; i < 9; i++)
@@ -28,7 +38,7 @@ public sealed class ProxyServerTests
     [Fact]
     public async Task Data_EchoedThroughTheProxyIntact()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        await using var env = await StartAsync(pods: 1);
         await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
         Assert.Equal("web-1", await client.ReadLineAsync());
 
@@ -41,7 +51,7 @@ public sealed class ProxyServerTests
     [Fact]
     public async Task HalfClose_ClientShutsDownSend_StillReadsFullReply()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        await using var env = await StartAsync(pods: 1);
         await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
         var payload = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
 
@@ -59,7 +69,7 @@ public sealed class ProxyServerTests
     [Fact]
     public async Task PodRemoved_GetsNoNewConnections_WhileItsOpenConnectionCompletes()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 3);
+        await using var env = await StartAsync(pods: 3);
         await using var open = await TestClient.ConnectAsync(env.VirtualEndPoint);
         Assert.Equal("web-1", await open.ReadLineAsync());
 
@@ -84,7 +94,7 @@ public sealed class ProxyServerTests
     [Fact]
     public async Task PodAdded_StartsReceiving()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 2);
+        await using var env = await StartAsync(pods: 2);
         var added = env.AddBackend();
 
         env.Catalog.SetPod(ProxyTestEnvironment.PodFor(added));
@@ -102,7 +112,7 @@ public sealed class ProxyServerTests
     [Fact]
     public async Task PodRelabelled_LeavesTheService()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 2);
+        await using var env = await StartAsync(pods: 2);
         env.Catalog.SetPod(ProxyTestEnvironment.PodFor(env.Backends[1], app: "other"));
 
         for (var i = 0; i < 4; i++)
@@ -114,7 +124,7 @@ public sealed class ProxyServerTests
     [Fact]
     public async Task ServiceAddedAfterStart_Listens_AndRemoved_StopsListening()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        await using var env = await StartAsync(pods: 1);
         var (_, otherIP) = TestAddresses.Next();
         var other = new IPEndPoint(otherIP, 18081);
 
@@ -140,7 +150,7 @@ public sealed class ProxyServerTests
     [Fact]
     public async Task NoReadyEndpoint_ConnectionIsReset()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        await using var env = await StartAsync(pods: 1);
         env.Catalog.RemovePod(new NamespacedName("default", "web-1"));
 
         // The reset may already be seen by the client's connect, or only by its first read.
@@ -155,7 +165,7 @@ public sealed class ProxyServerTests
     [Fact]
     public async Task DeadEndpoint_ConnectRetriesAnother_NoClientFails()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 3);
+        await using var env = await StartAsync(pods: 3);
         // web-2 goes away without the catalog knowing: its connects are refused.
         await env.Backends[1].DisposeAsync();
 
@@ -172,7 +182,7 @@ public sealed class ProxyServerTests
     [Fact]
     public async Task BackendReset_IsPassedOnAsReset()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        await using var env = await StartAsync(pods: 1);
         env.Backends[0].ResetOnAccept = true;
 
         var error = await Assert.ThrowsAsync<SocketException>(async () =>
@@ -186,7 +196,7 @@ public sealed class ProxyServerTests
     [Fact]
     public async Task EndpointCounters_TrackConnectionsAndBytes()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1);
+        await using var env = await StartAsync(pods: 1);
         var endpoint = env.Catalog.Current.Services[new("default", "web")].Ports[0].Endpoints[0];
         await using (var client = await TestClient.ConnectAsync(env.VirtualEndPoint))
         {
@@ -208,7 +218,7 @@ public sealed class ProxyServerTests
     public async Task Middleware_RunsForEveryConnection_AndCanRefuse()
     {
         var seen = 0;
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1, builder => builder.Use(next => connection =>
+        await using var env = await StartAsync(pods: 1, builder => builder.Use(next => connection =>
         {
             // Refuse every second connection without forwarding it.
             return Interlocked.Increment(ref seen) % 2 == 0 ? Task.CompletedTask : next(connection);
@@ -221,9 +231,26 @@ public sealed class ProxyServerTests
     }
 
     [Fact]
+    public async Task MiddlewareUsingTheTransport_ForwardingStillWorks()
+    {
+        // Middleware that touches Transport forces the pipe path even when the relay is enabled.
+        await using var env = await StartAsync(pods: 1, builder => builder.Use(next => async connection =>
+        {
+            await connection.Transport.Output.WriteAsync("proxy\n"u8.ToArray());
+            await next(connection);
+        }));
+        await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
+
+        Assert.Equal("proxy", await client.ReadLineAsync());
+        Assert.Equal("web-1", await client.ReadLineAsync());
+        await client.SendAsync(new byte[] { 7 });
+        Assert.Equal(new byte[] { 7 }, await client.ReadExactlyAsync(1));
+    }
+
+    [Fact]
     public async Task StopAsync_ClosesListener_LetsOpenConnectionFinish()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1, b => b.Configure(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10)));
+        await using var env = await StartAsync(pods: 1, b => b.Configure(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10)));
         await using var open = await TestClient.ConnectAsync(env.VirtualEndPoint);
         Assert.Equal("web-1", await open.ReadLineAsync());
 
@@ -244,7 +271,7 @@ public sealed class ProxyServerTests
     [Fact]
     public async Task StopAsync_AfterGracePeriod_ResetsOpenConnections()
     {
-        await using var env = await ProxyTestEnvironment.StartAsync(pods: 1, b => b.Configure(o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(200)));
+        await using var env = await StartAsync(pods: 1, b => b.Configure(o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(200)));
         await using var open = await TestClient.ConnectAsync(env.VirtualEndPoint);
         Assert.Equal("web-1", await open.ReadLineAsync());
 
@@ -264,4 +291,16 @@ public sealed class ProxyServerTests
             await Task.Delay(10);
         }
     }
+}
+
+/// <summary>The suite over the socket-to-socket relay (the default path).</summary>
+public sealed class ProxyServerRelayTests : ProxyServerTests
+{
+    protected override bool UseSocketRelay => true;
+}
+
+/// <summary>The suite over the pipe-to-pipe copy (taken when middleware uses the connection's Transport).</summary>
+public sealed class ProxyServerPipeTests : ProxyServerTests
+{
+    protected override bool UseSocketRelay => false;
 }

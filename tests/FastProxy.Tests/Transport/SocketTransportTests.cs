@@ -188,6 +188,10 @@ public sealed class SocketTransportTests
                 var accept = listener.AcceptAsync().AsTask();
                 clients.Add(await connectionFactory.ConnectAsync(listener.EndPoint).AsTask().WaitAsync(TestIO.Timeout));
                 servers.Add((await accept.WaitAsync(TestIO.Timeout))!);
+
+                // A socket connection starts its loops when its Transport is first used; start them, then idle.
+                _ = clients[^1].Transport;
+                _ = servers[^1].Transport;
             }
 
             // Idle: every receive loop is parked on a zero-byte receive and holds nothing.
@@ -239,6 +243,7 @@ public sealed class SocketTransportTests
                 clients.Add(client);
                 await client.ConnectAsync(listener.EndPoint).WaitAsync(TestIO.Timeout);
                 servers.Add((await listener.AcceptAsync().AsTask().WaitAsync(TestIO.Timeout))!);
+                _ = servers[^1].Transport; // starts the receive loop
             }
 
             // The option exists for a reason: without it each idle connection pins a block.

@@ -14,7 +14,7 @@ internal sealed partial class SocketConnection
         Exception? error = null;
         try
         {
-            var input = _inputWriter;
+            var input = _inputWriter!;
             while (true)
             {
                 SocketOperationResult result;
@@ -70,7 +70,7 @@ internal sealed partial class SocketConnection
         {
             // When we closed the socket ourselves, the close reason explains why receiving stopped better than
             // the OperationAborted it caused.
-            _inputWriter.Complete(_closeReason ?? error);
+            _inputWriter!.Complete(_closeReason ?? error);
             OnLoopEnded();
         }
     }

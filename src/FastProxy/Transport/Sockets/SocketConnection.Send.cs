@@ -17,7 +17,7 @@ internal sealed partial class SocketConnection
     {
         try
         {
-            var output = _outputReader;
+            var output = _outputReader!;
             while (true)
             {
                 ReadResult result;
@@ -85,7 +85,7 @@ internal sealed partial class SocketConnection
         finally
         {
             // The application's flushes now return IsCompleted: nothing more will be sent.
-            _outputReader.Complete();
+            _outputReader!.Complete();
             OnLoopEnded();
         }
     }

@@ -32,12 +32,18 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
     private readonly int _minAllocBufferSize;
     private readonly bool _waitForData;
 
-    private readonly Pipe _inputPipe;
-    private readonly Pipe _outputPipe;
+    private readonly SocketQueueSettings _settings;
+
+    // Created when the pipes start (see EnsureStarted): a connection driven by the socket relay never needs them.
+    private Pipe? _inputPipe;
+    private Pipe? _outputPipe;
 
     // The transport's ends of the pipes: the receive loop writes Input, the send loop reads Output.
-    private readonly PipeWriter _inputWriter;
-    private readonly PipeReader _outputReader;
+    private PipeWriter? _inputWriter;
+    private PipeReader? _outputReader;
+
+    // NotStarted until someone touches Transport (pipes) or the forwarder claims the socket (relay).
+    private int _mode;
 
     // Never disposed on purpose: it has no timer and no wait handle, and disposing it would race with
     // the queued callback that cancels it and with late readers of ConnectionClosed.
@@ -73,13 +79,90 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
         RemoteEndPoint = socket.RemoteEndPoint;
         ConnectionClosed = _connectionClosedSource.Token;
 
-        _inputPipe = new Pipe(settings.InputOptions);
-        _outputPipe = new Pipe(settings.OutputOptions);
-        _inputWriter = _inputPipe.Writer;
-        _outputReader = _outputPipe.Reader;
-        Transport = new DuplexPipe(_inputPipe.Reader, _outputPipe.Writer);
+        _settings = settings;
 
         SetSocketFeature(this);
+    }
+
+    private enum ConnectionMode
+    {
+        NotStarted,
+        Pipes,
+        Relay,
+    }
+
+    /// <summary>
+    /// The application's pipes. The first access starts the receive and send loops; until then the socket is
+    /// untouched, so the forwarder can claim it for the pipe-less relay instead (<see cref="TryClaimForRelay"/>).
+    /// </summary>
+    public override IDuplexPipe Transport
+    {
+        get
+        {
+            EnsureStarted();
+            return base.Transport;
+        }
+
+        set
+        {
+            EnsureStarted();
+            base.Transport = value;
+        }
+    }
+
+    /// <summary>The receive operation of this connection, for the relay (only valid after <see cref="TryClaimForRelay"/>).</summary>
+    internal SocketReceiver Receiver => _receiver;
+
+    /// <summary>The senders of this connection's I/O queue, for the relay.</summary>
+    internal SocketSenderPool SenderPool => _senderPool;
+
+    /// <summary>
+    /// Claims the socket for a caller that moves bytes itself (the forwarder's socket-to-socket relay): no
+    /// pipes, no loops, one copy. Fails once <see cref="Transport"/> has been touched (middleware may be
+    /// reading it). After a successful claim, <see cref="Transport"/> must not be used; Abort and DisposeAsync
+    /// still work, and the caller must not dispose while it still has an operation pending on the socket.
+    /// </summary>
+    internal bool TryClaimForRelay() => Interlocked.CompareExchange(ref _mode, (int)ConnectionMode.Relay, (int)ConnectionMode.NotStarted) == (int)ConnectionMode.NotStarted;
+
+    /// <summary>Gives back a claim nobody used yet, so the connection can start its pipes after all.</summary>
+    internal void ReleaseRelayClaim() => Interlocked.CompareExchange(ref _mode, (int)ConnectionMode.NotStarted, (int)ConnectionMode.Relay);
+
+    private void EnsureStarted()
+    {
+        if (Volatile.Read(ref _mode) == (int)ConnectionMode.Pipes)
+        {
+            return;
+        }
+
+        lock (_closeLock)
+        {
+            if (_mode == (int)ConnectionMode.Relay)
+            {
+                throw new InvalidOperationException("The connection's socket is driven by the relay; its Transport is not available.");
+            }
+
+            if (_mode == (int)ConnectionMode.Pipes)
+            {
+                return;
+            }
+
+            _inputPipe = new Pipe(_settings.InputOptions);
+            _outputPipe = new Pipe(_settings.OutputOptions);
+            _inputWriter = _inputPipe.Writer;
+            _outputReader = _outputPipe.Reader;
+            base.Transport = new DuplexPipe(_inputPipe.Reader, _outputPipe.Writer);
+            Volatile.Write(ref _mode, (int)ConnectionMode.Pipes);
+            if (!_socketClosed)
+            {
+                Start();
+            }
+            else
+            {
+                // Closed before anyone looked: the application sees a completed connection.
+                _inputWriter.Complete(_closeReason);
+                _outputReader.Complete();
+            }
+        }
     }
 
     /// <summary>The raw socket (<see cref="IConnectionSocketFeature"/>), for fast paths such as splice(2).</summary>
@@ -87,8 +170,8 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
 
     public override MemoryPool<byte> MemoryPool { get; }
 
-    /// <summary>Starts the receive and send loops.</summary>
-    public void Start()
+    /// <summary>Starts the receive and send loops (from <see cref="EnsureStarted"/>, under the close lock).</summary>
+    private void Start()
     {
         // The loops live as long as the connection. Do not let them capture the caller's ExecutionContext
         // (AsyncLocals of whoever accepted or connected): async methods capture nothing while flow is suppressed.
@@ -149,10 +232,19 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
 
     private async Task DisposeCoreAsync()
     {
+        if (Volatile.Read(ref _mode) != (int)ConnectionMode.Pipes)
+        {
+            // Never started, or driven by the relay (which has finished by now): no loop to wait for.
+            Close(new ConnectionAbortedException("The connection was disposed."), abortive: false);
+            _receiver.Dispose();
+            CancelConnectionClosedToken();
+            return;
+        }
+
         // Ours, not Transport's: middleware may have replaced Transport, but these are the pipes whose
         // completion stops the loops and releases pool memory.
-        _inputPipe.Reader.Complete();
-        _outputPipe.Writer.Complete();
+        _inputPipe!.Reader.Complete();
+        _outputPipe!.Writer.Complete();
 
         await _sendTask.ConfigureAwait(false);
 
@@ -239,8 +331,8 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
 
         // Wake loops that wait on a pipe rather than on the socket: the send loop waiting for application data,
         // the receive loop paused by backpressure. Both are harmless on a loop that has already finished.
-        _outputReader.CancelPendingRead();
-        _inputWriter.CancelPendingFlush();
+        _outputReader?.CancelPendingRead();
+        _inputWriter?.CancelPendingFlush();
 
         // Token callbacks run user code; never run them on our stack (we may hold the caller's thread in Abort
         // or be inside an I/O completion).

@@ -73,12 +73,10 @@ internal sealed class SocketConnectionContextFactory
         }
     }
 
-    /// <summary>Takes ownership of a connected socket and starts its loops.</summary>
+    /// <summary>Takes ownership of a connected socket. Its loops start when its Transport is first used.</summary>
     public SocketConnection Create(Socket socket)
     {
         var index = (ulong)Interlocked.Increment(ref _nextQueue) % (ulong)_settings.Length;
-        var connection = new SocketConnection(socket, _settings[index], _waitForData, _logger);
-        connection.Start();
-        return connection;
+        return new SocketConnection(socket, _settings[index], _waitForData, _logger);
     }
 }

@@ -1,0 +1,133 @@
+using System.Buffers;
+using System.Net.Sockets;
+using FastProxy.Model;
+using FastProxy.Transport.Sockets;
+using Microsoft.AspNetCore.Connections;
+
+namespace FastProxy.Forwarding;
+
+/// <summary>
+/// The fast path between two of our own socket connections: each direction receives into one pooled
+/// block and sends it straight out, with no pipe in between. That saves the copy from one pipe into the
+/// other, the pipes' bookkeeping and two scheduler hops per chunk. Idle connections still hold no
+/// buffer (zero-byte receive first). Used when neither connection's Transport has been touched
+/// (no middleware read it); otherwise the forwarder copies between the pipes.
+/// </summary>
+internal static class SocketRelay
+{
+    /// <summary>Claims both connections for the relay, or neither.</summary>
+    public static bool TryClaim(ConnectionContext client, ConnectionContext upstream, out SocketConnection clientSocket, out SocketConnection upstreamSocket)
+    {
+        clientSocket = null!;
+        upstreamSocket = null!;
+        if (client is not SocketConnection c || upstream is not SocketConnection u || !u.TryClaimForRelay())
+        {
+            return false;
+        }
+
+        if (!c.TryClaimForRelay())
+        {
+            u.ReleaseRelayClaim();
+            return false;
+        }
+
+        clientSocket = c;
+        upstreamSocket = u;
+        return true;
+    }
+
+    /// <summary>Copies one direction until its sender finishes, then passes the FIN (or the reset) on.</summary>
+    public static async Task<CloseReason> CopyAsync(SocketConnection source, SocketConnection destination, EndpointState endpoint, bool toEndpoint)
+    {
+        var receiver = source.Receiver;
+        var pool = source.MemoryPool;
+        var waitForData = true;
+        while (true)
+        {
+            if (waitForData)
+            {
+                // Park without a buffer: an idle direction holds no memory.
+                var ready = await receiver.WaitForDataAsync(source.Socket);
+                if (ready.HasError)
+                {
+                    return OnReceiveError(ready.Error, destination);
+                }
+            }
+
+            using var block = pool.Rent();
+            var received = await receiver.ReceiveAsync(source.Socket, block.Memory);
+            if (received.HasError)
+            {
+                return OnReceiveError(received.Error, destination);
+            }
+
+            var count = received.BytesTransferred;
+            if (count == 0)
+            {
+                // A FIN becomes a FIN; the other direction keeps flowing.
+                ShutdownSend(destination.Socket);
+                return CloseReason.EndOfStream;
+            }
+
+            if (toEndpoint)
+            {
+                endpoint.AddBytesToEndpoint(count);
+            }
+            else
+            {
+                endpoint.AddBytesFromEndpoint(count);
+            }
+
+            if (!await SendAllAsync(destination, block.Memory[..count]).ConfigureAwait(false))
+            {
+                // The receiver is gone: tell the sender with a reset that its data was not delivered.
+                source.Abort(new ConnectionAbortedException("The other side of the proxied connection closed."));
+                return CloseReason.ReceiverClosed;
+            }
+
+            // A full block means the kernel likely holds more: read again at once rather than parking first.
+            waitForData = count < block.Memory.Length;
+        }
+    }
+
+    private static async ValueTask<bool> SendAllAsync(SocketConnection destination, Memory<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            var sender = destination.SenderPool.Rent();
+            var sent = await sender.SendAsync(destination.Socket, new ReadOnlySequence<byte>(data));
+            if (sent.HasError)
+            {
+                // Never pool a sender after an error.
+                sender.Dispose();
+                destination.Abort(new ConnectionAbortedException("Sending to the proxied connection failed."));
+                return false;
+            }
+
+            destination.SenderPool.Return(sender);
+            data = data[sent.BytesTransferred..];
+        }
+
+        return true;
+    }
+
+    private static CloseReason OnReceiveError(SocketError error, SocketConnection destination)
+    {
+        // A reset is passed on as a reset. Our own abort (OperationAborted) means the other direction or
+        // shutdown already tore the connection down; aborting the destination too is idempotent.
+        destination.Abort(new ConnectionAbortedException($"The other side of the proxied connection failed: {error}."));
+        return SocketErrors.IsConnectionReset(error) ? CloseReason.Reset : CloseReason.Aborted;
+    }
+
+    private static void ShutdownSend(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Reset or closed meanwhile: the other direction reports it.
+        }
+    }
+}
