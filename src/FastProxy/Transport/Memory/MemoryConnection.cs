@@ -44,8 +44,6 @@ internal sealed class MemoryConnection : TransportConnection
 
     // Our send loop + our receive side (the peer's send loop); closed when both are done.
     private int _runningDirections = 2;
-    private int _disposeStarted;
-    private Task? _disposeTask;
 
     private MemoryConnection(EndPoint localEndPoint, EndPoint remoteEndPoint)
     {
@@ -93,30 +91,7 @@ internal sealed class MemoryConnection : TransportConnection
     }
 
     /// <summary>Same contract as the socket transport: deliver, FIN, wait for the send loop, close.</summary>
-    public override async ValueTask DisposeAsync()
-    {
-        if (Interlocked.CompareExchange(ref _disposeStarted, 1, 0) != 0)
-        {
-            var spinner = default(SpinWait);
-            Task? task;
-            while ((task = Volatile.Read(ref _disposeTask)) is null)
-            {
-                spinner.SpinOnce();
-            }
-
-            await task.ConfigureAwait(false);
-        }
-        else
-        {
-            var task = DisposeCoreAsync();
-            Volatile.Write(ref _disposeTask, task);
-            await task.ConfigureAwait(false);
-        }
-
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private async Task DisposeCoreAsync()
+    protected override async Task DisposeCoreAsync()
     {
         _inputPipe.Reader.Complete();
         _outputPipe.Writer.Complete();

@@ -20,7 +20,7 @@ namespace FastProxy.Transport.Sockets;
 /// <item><c>Transport.Output.Complete()</c> flushes, then sends FIN with <c>Shutdown(Send)</c>; receiving
 /// continues. <c>Complete(exception)</c> aborts (RST).</item>
 /// <item>The socket is closed when both loops have ended, or on <see cref="Abort"/>, or in
-/// <see cref="DisposeAsync"/>. A reset seen by either loop closes it at once: nothing can flow any more.</item>
+/// <see cref="TransportConnection.DisposeAsync"/>. A reset seen by either loop closes it at once: nothing can flow any more.</item>
 /// </list>
 /// </remarks>
 internal sealed partial class SocketConnection : TransportConnection, IConnectionSocketFeature
@@ -58,8 +58,6 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
 
     private Task _receiveTask = Task.CompletedTask;
     private Task _sendTask = Task.CompletedTask;
-    private int _disposeStarted;
-    private Task? _disposeTask;
 
     public SocketConnection(Socket socket, SocketQueueSettings settings, bool waitForData, ILogger logger)
     {
@@ -214,23 +212,7 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
     /// backpressure). Callers bound it by calling <see cref="Abort"/> (for example from a drain timeout); an
     /// abort during a pending dispose makes the dispose complete promptly.
     /// </summary>
-    public override async ValueTask DisposeAsync()
-    {
-        if (Interlocked.CompareExchange(ref _disposeStarted, 1, 0) != 0)
-        {
-            await WaitForDisposeTask().ConfigureAwait(false);
-        }
-        else
-        {
-            var task = DisposeCoreAsync();
-            Volatile.Write(ref _disposeTask, task);
-            await task.ConfigureAwait(false);
-        }
-
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private async Task DisposeCoreAsync()
+    protected override async Task DisposeCoreAsync()
     {
         if (Volatile.Read(ref _mode) != (int)ConnectionMode.Pipes)
         {
@@ -256,20 +238,6 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
 
         // Close queued the ConnectionClosed callbacks; make sure they have run when DisposeAsync returns.
         CancelConnectionClosedToken();
-    }
-
-    private Task WaitForDisposeTask()
-    {
-        // A concurrent second caller can get here before the first published its task; that window is a
-        // few instructions long.
-        var spinner = default(SpinWait);
-        Task? task;
-        while ((task = Volatile.Read(ref _disposeTask)) is null)
-        {
-            spinner.SpinOnce();
-        }
-
-        return task;
     }
 
     /// <summary>Called at the very end of each loop.</summary>

@@ -19,6 +19,8 @@ internal abstract partial class TransportConnection : ConnectionContext
 {
     private string? _connectionId;
     private IDictionary<object, object?>? _items;
+    private readonly Lock _disposeLock = new();
+    private Task? _disposeTask;
 
     /// <summary>Lazily generated: most connections never log, and formatting an id costs an allocation.</summary>
     public override string ConnectionId
@@ -45,6 +47,22 @@ internal abstract partial class TransportConnection : ConnectionContext
     /// Aborts with a generic reason. <see cref="ConnectionContext.Abort()"/> does the same; this override exists
     /// so that <c>IConnectionLifetimeFeature.Abort()</c> and the context agree on the message.
     /// </summary>
+    /// <summary>Runs <see cref="DisposeCoreAsync"/> once; concurrent and later callers wait for that same run.</summary>
+    public sealed override async ValueTask DisposeAsync()
+    {
+        Task task;
+        lock (_disposeLock)
+        {
+            task = _disposeTask ??= DisposeCoreAsync();
+        }
+
+        await task.ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The transport's orderly shutdown; called once.</summary>
+    protected abstract Task DisposeCoreAsync();
+
     public override void Abort() =>
         Abort(new ConnectionAbortedException("The connection was aborted by the application via ConnectionContext.Abort()."));
 }
