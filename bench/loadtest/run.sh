@@ -31,8 +31,8 @@ Usage: $0 [options]   (every option also has an environment variable)
   Other env: PROXY_CPUS, LOADGEN_CPUS (explicit taskset lists), WRK_THREADS (1), KA_CONNS ("50 200"),
   CLOSE_CONNS (50), BACKEND_WORKERS (1), SETTLE (1 s between runs; 0.5 with --quick), MEM_SETTLE (2 s
   wait after opening the idle connections; 1 with --quick), START_TIMEOUT (30 s),
-  DISTURB_LIMIT (15) / DISTURB_RETRIES (2; 0 with --quick): a wrk/iperf3 run during which other
-  processes used more than DISTURB_LIMIT % of the proxy's CPU(s) is repeated up to DISTURB_RETRIES times,
+  DISTURB_LIMIT (10) / DISTURB_RETRIES (2; 0 with --quick): a wrk/iperf3 run during which processes
+  outside the bench used more than DISTURB_LIMIT % of the machine's CPU is repeated up to DISTURB_RETRIES times,
   QUIET_WAIT (60 s; 0 with --quick): before each round, wait up to this long for the machine to be
   under 10 % busy with the bench idle,
   KEEP_TMP=1 (keep the temp dir with configs and logs),
@@ -86,7 +86,7 @@ pick CLOSE_CONNS 50 50
 pick BACKEND_WORKERS 1 1
 pick SETTLE 0.5 1
 pick MEM_SETTLE 1 2
-pick DISTURB_LIMIT 15 15
+pick DISTURB_LIMIT 10 10
 pick DISTURB_RETRIES 0 2
 pick QUIET_WAIT 0 60
 pick START_TIMEOUT 30 30
@@ -108,6 +108,7 @@ HTTP_PORT=80
 BULK_PORT=5201
 DIRECT_HTTP=${BACKENDS_HTTP[0]}      # direct = wrk straight to one backend address
 REGISTRY=/tmp/fastproxy-loadtest.pids  # "pid starttime" of everything we start, for stale cleanup
+LOCK=/tmp/fastproxy-loadtest.lock      # one run at a time (flock on fd 9, closed in every child)
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -116,6 +117,7 @@ die() { log "ERROR: $*"; exit 1; }
 PIDS=()
 WORK=""
 RC_OK=0
+HAVE_LOCK=0
 starttime_of() { # field 22 of /proc/PID/stat
     local s
     s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
@@ -148,7 +150,7 @@ cleanup() {
     trap - EXIT INT TERM
     local p
     for p in "${PIDS[@]+"${PIDS[@]}"}"; do stop_pid "$p"; done
-    rm -f "$REGISTRY"
+    [ "$HAVE_LOCK" = 0 ] || rm -f "$REGISTRY"
     if [ -n "$WORK" ] && [ -d "$WORK" ]; then
         if [ "$KEEP_TMP" = 1 ] || [ "$RC_OK" != 1 ]; then log "configs and logs kept in $WORK"
         else rm -rf "$WORK"; fi
@@ -162,6 +164,10 @@ stale_cleanup() { # processes left by a previous run that was SIGKILLed
     [ -f "$REGISTRY" ] || return 0
     local pid st
     while read -r pid st; do
+        if [ "$pid" = dir ]; then   # temp dir of that run
+            case "$st" in /tmp/fastproxy-loadtest.??????) rm -rf "$st" ;; esac
+            continue
+        fi
         if [ -n "$pid" ] && [ "$(starttime_of "$pid" 2>/dev/null || true)" = "$st" ]; then
             log "stopping pid $pid left over from an earlier run"
             stop_pid "$pid"
@@ -261,39 +267,44 @@ cpuset_ticks() { # CPULIST (e.g. 0 or 1-3,5) -> "busy total" jiffies from /proc/
     END { print busy + 0, total + 0 }' /proc/stat
 }
 CLK_TCK=$(getconf CLK_TCK)
+bench_ticks() { # CPU used by the bench itself: this script + everything it has reaped (wrk, iperf3,
+    local s p total # python, ...: cutime/cstime) + the live processes it started (proxy, backends, children)
+    s=$(cat "/proc/$$/stat"); s=${s##*) }; set -- $s
+    total=$(( ${12} + ${13} + ${14} + ${15} ))
+    for p in "${PIDS[@]+"${PIDS[@]}"}"; do total=$(( total + $(cpu_ticks "$p") )); done
+    echo "$total"
+}
 # meas_begin / meas_end bracket a measured run and set M_CPU (proxy processes' user+sys in %
-# of one core), M_PX / M_LG (how busy the proxy / load-generator CPU sets were, in %)
+# of one core), M_PX / M_LG (how busy the proxy / load-generator CPU sets were, in %) and
+# M_OTHER (CPU used by processes that are not part of the bench, in % of the whole machine)
 meas_begin() {
     M_C0=$(cpu_ticks "$PROXY_PID"); M_PX0=$(cpuset_ticks "$PROXY_CPUS"); M_LG0=$(cpuset_ticks "$LOADGEN_CPUS")
+    M_ALL0=$(cpuset_ticks "0-$((NCPU-1))"); M_B0=$(bench_ticks)
     M_T0=$(date +%s.%N); M_CPU=""; M_PX=""; M_LG=""; M_OTHER=""
 }
 meas_end() {
-    local t1 c1 px1 lg1
+    local t1 c1 px1 lg1 all1 b1
     t1=$(date +%s.%N); c1=$(cpu_ticks "$PROXY_PID"); px1=$(cpuset_ticks "$PROXY_CPUS"); lg1=$(cpuset_ticks "$LOADGEN_CPUS")
+    all1=$(cpuset_ticks "0-$((NCPU-1))"); b1=$(bench_ticks)
     [ -z "$PROXY_PID" ] || M_CPU=$(awk -v a="$M_C0" -v b="$c1" -v t0="$M_T0" -v t1="$t1" -v hz="$CLK_TCK" \
         'BEGIN{ s = t1 - t0; if (s > 0) printf "%.1f", (b - a) / hz / s * 100 }')
     M_PX=$(awk -v a="$M_PX0" -v b="$px1" 'BEGIN{ split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; if (d > 0) printf "%.1f", (y[1] - x[1]) / d * 100 }')
     M_LG=$(awk -v a="$M_LG0" -v b="$lg1" 'BEGIN{ split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; if (d > 0) printf "%.1f", (y[1] - x[1]) / d * 100 }')
-    M_OTHER=$(other_load)
+    M_OTHER=$(awk -v a="$M_ALL0" -v b="$all1" -v b0="$M_B0" -v b1="$b1" 'BEGIN{ split(a, x, " "); split(b, y, " ");
+        d = y[2] - x[2]; o = d > 0 ? ((y[1] - x[1]) - (b1 - b0)) / d * 100 : 0; printf "%.0f", (o < 0 ? 0 : o) }')
 }
 meas_reset() { M_CPU=""; M_PX=""; M_LG=""; M_OTHER=""; }
-# other load on the proxy's CPU set = busy % of the set minus the proxy's own CPU %: a build or any
-# other process that ran there during the measurement (meaningless if the CPU sets overlap)
-other_load() {
-    [ "$CPUSETS_OVERLAP" = 0 ] || { echo ""; return; }
-    awk -v px="$M_PX" -v c="${M_CPU:-0}" -v n="$PROXY_NCPU" 'BEGIN{ o = px - c / n; printf "%.0f", o < 0 ? 0 : o }'
-}
 disturbed_retry() { # TRY: 0 if the run should be repeated because other load disturbed it
     [ -n "$M_OTHER" ] || return 1
     [ "$M_OTHER" -gt "$DISTURB_LIMIT" ] || return 1
     if [ "$1" -lt "$DISTURB_RETRIES" ]; then
-        log "  $CUR_TARGET $CUR_SC: other load on the proxy CPU(s) was $M_OTHER% (> $DISTURB_LIMIT%): repeating"
+        log "  $CUR_TARGET $CUR_SC: other processes used $M_OTHER% of the machine (> $DISTURB_LIMIT%): repeating"
         sleep 3; return 0
     fi
-    [ "$DISTURB_RETRIES" = 0 ] || log "  $CUR_TARGET $CUR_SC: still $M_OTHER% other load on the proxy CPU(s) after $DISTURB_RETRIES repeats: keeping it"
+    [ "$DISTURB_RETRIES" = 0 ] || log "  $CUR_TARGET $CUR_SC: other processes still used $M_OTHER% of the machine after $DISTURB_RETRIES repeats: keeping it"
     return 1
 }
-CSV_HEADER="round,seq,target,scenario,metric,value,unit,proxy_cpu_pct,proxy_cores_busy_pct,load_cores_busy_pct,proxy_cores_other_load_pct,errors,note"
+CSV_HEADER="round,seq,target,scenario,metric,value,unit,proxy_cpu_pct,proxy_cores_busy_pct,load_cores_busy_pct,other_load_pct,errors,note"
 csv_row() { # round target scenario metric value unit errors note   (+ M_CPU M_PX M_LG M_OTHER)
     local note=${8//,/;}
     echo "$1,$SEQ,$2,$3,$4,$5,$6,${M_CPU:-},${M_PX:-},${M_LG:-},${M_OTHER:-},$7,${note//$'\n'/ }" >>"$RAW_CSV"
@@ -315,13 +326,13 @@ start_backends() {
         WORKERS="$BACKEND_WORKERS" RLIMIT="$FD_HARD" WORKER_CONNS=$(( FD_HARD - 100 )) \
         LISTENS="${listens%$'\n'}" STATUS_LISTEN="$BACKEND_STATUS"
     nginx -t -q -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" || die "backend nginx config invalid ($d)"
-    taskset -c "$LOADGEN_CPUS" nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" >"$d/stdout.log" 2>&1 &
+    taskset -c "$LOADGEN_CPUS" nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" >"$d/stdout.log" 2>&1 9>&- &
     BACKEND_PID=$!; register "$BACKEND_PID"
     for b in "${BACKENDS_HTTP[@]}" "$BACKEND_STATUS"; do
         wait_port "${b%:*}" "${b#*:}" "$BACKEND_PID" 10 || die "HTTP backend $b did not come up ($d/error.log)"
     done
     taskset -c "$LOADGEN_CPUS" iperf3 -s -B "${IPERF_BACKEND%:*}" -p "${IPERF_BACKEND#*:}" \
-        --logfile "$WORK/iperf3-server.log" &
+        --logfile "$WORK/iperf3-server.log" 9>&- &
     IPERF_PID=$!; register "$IPERF_PID"
     local i
     for i in $(seq 100); do port_in_use "${IPERF_BACKEND%:*}" "${IPERF_BACKEND#*:}" && break; sleep 0.1; done
@@ -356,7 +367,7 @@ start_proxy() {
                 STATS_SOCKET="$d/stats.sock" \
                 SERVERS="${servers%$'\n'}"
             haproxy -c -q -f "$d/haproxy.cfg" >"$d/check.log" 2>&1 || { cat "$d/check.log" >&2; return 1; }
-            taskset -c "$PROXY_CPUS" haproxy -db -f "$d/haproxy.cfg" >"$d/haproxy.log" 2>&1 &
+            taskset -c "$PROXY_CPUS" haproxy -db -f "$d/haproxy.cfg" >"$d/haproxy.log" 2>&1 9>&- &
             PROXY_PID=$! ;;
         nginx)
             for b in "${backends[@]}"; do servers+="        server $b;"$'\n'; done
@@ -365,7 +376,7 @@ start_proxy() {
                 LISTEN="$ip:$port" SERVERS="${servers%$'\n'}"
             nginx -t -q -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" >"$d/check.log" 2>&1 \
                 || { cat "$d/check.log" >&2; return 1; }
-            taskset -c "$PROXY_CPUS" nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" >"$d/stdout.log" 2>&1 &
+            taskset -c "$PROXY_CPUS" nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" >"$d/stdout.log" 2>&1 9>&- &
             PROXY_PID=$! ;;
         fastproxy)
             local cmd args=()
@@ -373,7 +384,7 @@ start_proxy() {
             args=(--listen "$ip:$port")
             for b in "${backends[@]}"; do args+=(--backend "$b"); done
             echo "${cmd[*]} ${args[*]}" >"$d/cmdline"
-            taskset -c "$PROXY_CPUS" "${cmd[@]}" "${args[@]}" >"$d/fastproxy.log" 2>&1 &
+            taskset -c "$PROXY_CPUS" "${cmd[@]}" "${args[@]}" >"$d/fastproxy.log" 2>&1 9>&- &
             PROXY_PID=$! ;;
         *) log "unknown target $target"; return 1 ;;
     esac
@@ -421,7 +432,7 @@ run_wrk() { # SCENARIO CONNS [EXTRA_HEADER] ; records rows
     [ -z "$hdr" ] || args+=(-H "$hdr")
     for (( try = 0; ; try++ )); do
         meas_begin
-        if ! timeout $(( WRK_DURATION + 30 )) taskset -c "$LOADGEN_CPUS" wrk "${args[@]}" "http://$TARGET_ADDR/" >"$out" 2>&1; then
+        if ! timeout $(( WRK_DURATION + 30 )) 9>&- taskset -c "$LOADGEN_CPUS" wrk "${args[@]}" "http://$TARGET_ADDR/" >"$out" 2>&1; then
             meas_reset; csv_row "$ROUND" "$CUR_TARGET" "$sc" rps "" req/s "" "wrk failed: $(tail -1 "$out")"; return 1
         fi
         meas_end
@@ -441,7 +452,7 @@ run_wrk() { # SCENARIO CONNS [EXTRA_HEADER] ; records rows
         csv_row "$ROUND" "$CUR_TARGET" "$sc" p50_ms "$2" ms "$4" ""
     fi
     csv_row "$ROUND" "$CUR_TARGET" "$sc" p99_ms "$3" ms "$4" ""
-    log "  $CUR_TARGET $sc: $1 req/s  p50 $2 ms  p99 $3 ms  errors $4  proxy CPU ${M_CPU:-n/a}%  busy: proxy cores $M_PX% (other load $M_OTHER%), load cores $M_LG%"
+    log "  $CUR_TARGET $sc: $1 req/s  p50 $2 ms  p99 $3 ms  errors $4  proxy CPU ${M_CPU:-n/a}%  busy: proxy cores $M_PX%, load cores $M_LG%, other processes $M_OTHER% of the machine"
 }
 wait_client_tw() { # before a Connection: close run: bounded wait while client-side TIME_WAIT
     local i n limit lo hi # to the target would eat most of the ephemeral port range
@@ -471,11 +482,11 @@ run_iperf() { # SCENARIO STREAMS
     local sc=$1 p=$2 out g sp0 sp1
     CUR_SC=$sc
     out=$WORK/iperf-$SEQ-$CUR_TARGET-$sc.json
-    sp0=$(haproxy_spliced)
     local fails=0 try=0
     while :; do
+        sp0=$(haproxy_spliced)
         meas_begin
-        if timeout $(( IPERF_DURATION + 30 )) taskset -c "$LOADGEN_CPUS" iperf3 -c "${TARGET_ADDR%:*}" \
+        if timeout $(( IPERF_DURATION + 30 )) 9>&- taskset -c "$LOADGEN_CPUS" iperf3 -c "${TARGET_ADDR%:*}" \
             -p "${TARGET_ADDR#*:}" -t "$IPERF_DURATION" -P "$p" -J --connect-timeout 5000 >"$out" 2>&1; then
             meas_end
             disturbed_retry "$try" || break
@@ -497,14 +508,14 @@ run_iperf() { # SCENARIO STREAMS
         csv_row "$ROUND" "$CUR_TARGET" "$sc" spliced_gib "$spl" GiB 0 "HAProxy TotalSplicedBytesOut delta"
         spl=", HAProxy spliced $spl GiB"
     fi
-    log "  $CUR_TARGET $sc: $g Gbit/s  proxy CPU ${M_CPU:-n/a}%  busy: proxy cores $M_PX% (other load $M_OTHER%), load cores $M_LG%$spl"
+    log "  $CUR_TARGET $sc: $g Gbit/s  proxy CPU ${M_CPU:-n/a}%  busy: proxy cores $M_PX%, load cores $M_LG%, other processes $M_OTHER% of the machine$spl"
 }
 run_mem() {
     local out r idle with per n
     out=$WORK/mem-$SEQ-$CUR_TARGET.txt
     meas_reset
     sleep 1   # let the fresh proxy settle before the idle reading
-    if ! timeout 180 taskset -c "$LOADGEN_CPUS" python3 "$HERE/idleconns.py" --target "$TARGET_ADDR" \
+    if ! timeout 180 9>&- taskset -c "$LOADGEN_CPUS" python3 "$HERE/idleconns.py" --target "$TARGET_ADDR" \
         -n "$IDLE_CONNS" --status-url "http://$BACKEND_STATUS/status" --pids "$PROXY_PID" --settle "$MEM_SETTLE" --timeout 120 >"$out" 2>&1; then
         csv_row "$ROUND" "$CUR_TARGET" mem kib_per_conn "" KiB "" "idleconns failed: $(tail -1 "$out")"; return 1
     fi
@@ -520,7 +531,7 @@ run_mem() {
 }
 warmup() {
     [ "$WARMUP" -gt 0 ] || return 0
-    timeout $(( WARMUP + 30 )) taskset -c "$LOADGEN_CPUS" wrk -t1 -c50 -d"${WARMUP}s" "http://$TARGET_ADDR/" \
+    timeout $(( WARMUP + 30 )) 9>&- taskset -c "$LOADGEN_CPUS" wrk -t1 -c50 -d"${WARMUP}s" "http://$TARGET_ADDR/" \
         >"$WORK/warmup-$SEQ-$CUR_TARGET.txt" 2>&1 || log "  warm-up wrk failed (ignored)"
     sleep "$SETTLE"
 }
@@ -529,7 +540,8 @@ idle_check() { # before a round: wait (up to QUIET_WAIT s) for the machine to be
     local a b busy waited=0
     while :; do
         a=$(cpuset_ticks "0-$((NCPU-1))"); sleep 1; b=$(cpuset_ticks "0-$((NCPU-1))")
-        busy=$(awk -v a="$a" -v b="$b" 'BEGIN{ split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.0f", d > 0 ? (y[1] - x[1]) / d * 100 : 0 }')
+        busy=$(awk -v a="$a" -v b="$b" 'BEGIN{ split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.0f", (d > 0 ? (y[1] - x[1]) / d * 100 : 0) }')
+        busy=${busy:-0}
         [ "$busy" -gt 10 ] && [ "$waited" -lt "$QUIET_WAIT" ] || break
         [ "$waited" -gt 0 ] || log "machine ${busy}% busy with the bench idle: waiting up to ${QUIET_WAIT}s for it to calm down"
         waited=$((waited + 1))
@@ -587,8 +599,14 @@ run_target() { # TARGET
 # ================================================================ main
 T_START=$(date +%s)
 [ "$(id -u)" = 0 ] || die "run as root (apt-get, binding 127.96.0.x:80)"
+exec 9>"$LOCK"
+flock -w 15 9 || die "another run.sh is running (lock $LOCK held)"
+HAVE_LOCK=1
 stale_cleanup
+mkdir -p "$OUT_DIR"; OUT_DIR=$(cd "$OUT_DIR" && pwd)   # absolute: the script works from $WORK
 WORK=$(mktemp -d /tmp/fastproxy-loadtest.XXXXXX)
+echo "dir $WORK" >>"$REGISTRY"
+cd "$WORK"
 ensure_tools
 
 # fd limits: the proxy holds 2 fds per proxied connection
@@ -624,12 +642,6 @@ if [ -z "$LOADGEN_CPUS" ]; then
     fi
 fi
 
-expand_cpus() { awk -v list="$1" 'BEGIN{ n = split(list, p, ","); for (i = 1; i <= n; i++) {
-    if (split(p[i], r, "-") == 2) { for (c = r[1]; c <= r[2]; c++) print c } else print p[i] } }'; }
-PROXY_NCPU=$(expand_cpus "$PROXY_CPUS" | wc -l)
-CPUSETS_OVERLAP=0
-[ -z "$(comm -12 <(expand_cpus "$PROXY_CPUS" | sort) <(expand_cpus "$LOADGEN_CPUS" | sort))" ] || CPUSETS_OVERLAP=1
-
 # targets
 RUN_TARGETS=()
 for t in $TARGETS; do
@@ -654,7 +666,6 @@ for t in "${RUN_TARGETS[@]}"; do
     done
 done
 
-mkdir -p "$OUT_DIR"
 RAW_CSV=$WORK/raw.csv
 echo "$CSV_HEADER" >"$RAW_CSV"
 SEQ=0
@@ -691,7 +702,7 @@ META=$WORK/meta.txt
     echo "fd limit=$FD_HARD (soft raised to hard)"
     echo "runtime=$(( T_END - T_START )) s"
     echo "raw data=$RESULTS_BASE.csv"
-    echo "disturbance check=a run is repeated (up to $DISTURB_RETRIES times) when other processes used more than $DISTURB_LIMIT % of the proxy CPU(s) during it$( [ "$CPUSETS_OVERLAP" = 0 ] || echo ' (off: the CPU sets overlap)')"
+    echo "disturbance check=a wrk/iperf3 run is repeated (up to $DISTURB_RETRIES times) when processes outside the bench used more than $DISTURB_LIMIT % of the machine's CPU during it"
     echo "_disturb_limit=$DISTURB_LIMIT"
     for n in "${NOTES[@]+"${NOTES[@]}"}"; do echo "note=$n"; done
 } >"$META"

@@ -76,8 +76,8 @@ def main():
             for col in ("proxy_cpu_pct", "proxy_cores_busy_pct", "load_cores_busy_pct"):
                 if row.get(col):
                     cpu.setdefault((row["target"], row["scenario"], col), {})[row["round"]] = float(row[col])
-            other = row.get("proxy_cores_other_load_pct") or ""
-            if other and float(other) > float(params.get("disturb_limit", 15)):
+            other = row.get("other_load_pct") or ""
+            if other and float(other) > float(params.get("disturb_limit", 10)):
                 disturbed.setdefault((row["target"], row["scenario"], row["round"]), other)
             if row["errors"] not in ("", "0"):
                 errors.setdefault((row["target"], row["scenario"], row["round"]), row["errors"])
@@ -127,8 +127,8 @@ def main():
     for (t, sc, r), e in sorted(errors.items()):
         lines.append(f"- round {r}, {TARGET_NAMES.get(t, t)}, {sc}: {e} errors (wrk socket errors + non-2xx)")
     for (t, sc, r), o in sorted(disturbed.items()):
-        lines.append(f"- round {r}, {TARGET_NAMES.get(t, t)}, {sc}: other processes used {o} % of the proxy CPU(s) "
-                     "during the run (disturbed measurement, kept after the allowed repeats)")
+        lines.append(f"- round {r}, {TARGET_NAMES.get(t, t)}, {sc}: processes outside the bench used {o} % of the "
+                     "machine's CPU during the run (disturbed measurement, kept after the allowed repeats)")
     seen = set()
     for row in failures:
         k = (row["round"], row["target"], row["scenario"])
