@@ -10,7 +10,10 @@ using FastProxy.Transport.Sockets;
 var listen = new Option<string>("--listen") { Description = "The virtual IP:port to listen on (loopback).", Required = true };
 var backends = new Option<string[]>("--backend") { Description = "A backend IP:port; repeat for more. All share one port.", Required = true, AllowMultipleArgumentsPerToken = false };
 var ioQueues = new Option<int?>("--io-queues") { Description = "Socket transport I/O queues (default: the transport's own default)." };
-var proxy = new Command("proxy", "Run FastProxy in front of the given backends until stopped.") { listen, backends, ioQueues };
+var pipes = new Option<bool>("--pipes") { Description = "Copy through the connections' pipes instead of the socket-to-socket relay (to measure the relay)." };
+var threadPool = new Option<bool>("--threadpool-completions") { Description = "Queue socket completions to the thread pool (.NET's default) instead of running them on the epoll threads as the sidecar does." };
+var blockSize = new Option<int?>("--block-size") { Description = "Memory pool block size in bytes (default: the transport's own default)." };
+var proxy = new Command("proxy", "Run FastProxy in front of the given backends until stopped.") { listen, backends, ioQueues, pipes, threadPool, blockSize };
 proxy.SetAction(async (parse, cancellationToken) =>
 {
     var vip = IPEndPoint.Parse(parse.GetValue(listen)!);
@@ -20,6 +23,10 @@ proxy.SetAction(async (parse, cancellationToken) =>
         Console.Error.WriteLine("--backend: every backend must use the same port (one service targetPort).");
         return 2;
     }
+
+    // As the sidecar does (SocketEngineSettings): read once by the runtime when the first socket is created,
+    // which has not happened yet.
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", parse.GetValue(threadPool) ? "0" : "1");
 
     var catalog = new ServiceCatalog();
     var update = new CatalogUpdate().SetService(new Service
@@ -41,9 +48,18 @@ proxy.SetAction(async (parse, cancellationToken) =>
         transport.IOQueueCount = queues;
     }
 
+    if (parse.GetValue(blockSize) is { } size)
+    {
+        transport.BlockSize = size;
+    }
+
     await using var server = new ProxyServerBuilder(catalog)
         .UseSockets(transport)
-        .Configure(o => o.ShutdownTimeout = TimeSpan.FromSeconds(1))
+        .Configure(o =>
+        {
+            o.ShutdownTimeout = TimeSpan.FromSeconds(1);
+            o.UseSocketRelay = !parse.GetValue(pipes);
+        })
         .Build();
     await server.StartAsync(cancellationToken);
     Console.WriteLine($"fastproxy listening on {vip} -> {string.Join(", ", pods.Select(p => p.ToString()))}");
@@ -60,5 +76,54 @@ proxy.SetAction(async (parse, cancellationToken) =>
     return 0;
 });
 
-var root = new RootCommand("FastProxy end-to-end load bench target.") { proxy };
+// `compare`: the whole side-by-side bench in one command. It runs bench/loadtest/run.sh (which installs and
+// configures HAProxy, nginx, wrk and iperf3) with this very build as the FastProxy target.
+var script = new Option<FileInfo>("--script") { Description = "The bench script.", DefaultValueFactory = _ => new FileInfo(Path.Combine(RepositoryRoot(), "bench", "loadtest", "run.sh")) };
+var scriptArgs = new Argument<string[]>("args") { Description = "Passed to run.sh (see run.sh --help), e.g. --quick or --rounds 5.", Arity = ArgumentArity.ZeroOrMore };
+var compare = new Command("compare", "Run the side-by-side bench (direct, FastProxy, HAProxy, nginx stream) and print the table. Needs root (apt-get, port 80 on loopback VIPs).") { script, scriptArgs };
+compare.TreatUnmatchedTokensAsErrors = false;
+compare.SetAction(async (parse, cancellationToken) =>
+{
+    var start = new System.Diagnostics.ProcessStartInfo("bash") { UseShellExecute = false };
+    start.ArgumentList.Add(parse.GetValue(script)!.FullName);
+    foreach (var arg in parse.GetValue(scriptArgs) ?? [])
+    {
+        start.ArgumentList.Add(arg);
+    }
+
+    foreach (var arg in parse.UnmatchedTokens)
+    {
+        start.ArgumentList.Add(arg);
+    }
+
+    // This build, not whatever happens to sit in bin/: `dotnet run` just built it.
+    start.Environment["FASTPROXY_CMD"] = $"{Environment.ProcessPath} {typeof(Program).Assembly.Location} proxy";
+    using var process = System.Diagnostics.Process.Start(start)!;
+    try
+    {
+        await process.WaitForExitAsync(cancellationToken);
+    }
+    catch (OperationCanceledException)
+    {
+        // Ctrl+C reaches the script too; it stops what it started by PID. Wait for that, bounded.
+        await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+    }
+
+    return process.ExitCode;
+});
+
+var root = new RootCommand("FastProxy end-to-end load bench: `compare` runs the whole side-by-side bench; `proxy` is the FastProxy target it starts.") { compare, proxy };
 return await root.Parse(args).InvokeAsync();
+
+static string RepositoryRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "FastProxy.sln")))
+        {
+            return dir.FullName;
+        }
+    }
+
+    return Directory.GetCurrentDirectory();
+}

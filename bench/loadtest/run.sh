@@ -37,6 +37,8 @@ Usage: $0 [options]   (every option also has an environment variable)
   under 10 % busy with the bench idle,
   KEEP_TMP=1 (keep the temp dir with configs and logs),
   FASTPROXY_CMD (default: dotnet <repo>/bench/FastProxy.LoadTest/bin/Release/net10.0/FastProxy.LoadTest.dll proxy)
+  FASTPROXY_VARIANTS ("NAME=ARGS ...", e.g. "pipes=--pipes"): extra FastProxy targets fastproxy-NAME run with
+  ARGS appended (commas become spaces), each on its own VIP, to measure a technique before/after in one run
 EOF
 }
 
@@ -75,7 +77,18 @@ pick IPERF_DURATION 1 5
 pick WARMUP 1 2
 pick IDLE_CONNS 2000 10000
 pick PROXY_CORES 1 1
-ALL_TARGETS="direct fastproxy haproxy haproxy-splice haproxy-splice-force nginx"
+pick FASTPROXY_VARIANTS "" ""
+# FASTPROXY_VARIANTS="pipes=--pipes inline=--inline-completions,--io-queues,0": each NAME=ARGS adds a target
+# fastproxy-NAME that runs FASTPROXY_CMD with ARGS (commas become spaces) appended, on its own VIP, so a
+# technique is measured before and after in the same interleaved run.
+declare -A FP_VARIANT_ARGS=()
+FP_VARIANTS=""
+for v in $FASTPROXY_VARIANTS; do
+    [[ "$v" == *=* ]] || { echo "FASTPROXY_VARIANTS: '$v' is not NAME=ARGS" >&2; exit 1; }
+    FP_VARIANT_ARGS[fastproxy-${v%%=*}]=${v#*=}
+    FP_VARIANTS+=" fastproxy-${v%%=*}"
+done
+ALL_TARGETS="direct fastproxy$FP_VARIANTS haproxy haproxy-splice haproxy-splice-force nginx"
 pick TARGETS "$ALL_TARGETS" "$ALL_TARGETS"
 pick SCENARIOS "ka close mem bulk" "ka close mem bulk"
 pick OUT_DIR "$HERE" "$HERE"
@@ -104,6 +117,8 @@ BACKEND_STATUS=127.0.2.1:8081        # nginx stub_status of the HTTP backend
 IPERF_BACKEND=127.0.3.1:5201
 declare -A VIP=([fastproxy]=127.96.0.1 [haproxy]=127.96.0.2 [nginx]=127.96.0.3 [haproxy-splice]=127.96.0.4
                 [haproxy-splice-force]=127.96.0.5)
+vip_index=16
+for t in $FP_VARIANTS; do VIP[$t]=127.96.0.$vip_index; vip_index=$((vip_index + 1)); done
 HTTP_PORT=80
 BULK_PORT=5201
 DIRECT_HTTP=${BACKENDS_HTTP[0]}      # direct = wrk straight to one backend address
@@ -378,10 +393,14 @@ start_proxy() {
                 || { cat "$d/check.log" >&2; return 1; }
             taskset -c "$PROXY_CPUS" nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" >"$d/stdout.log" 2>&1 9>&- &
             PROXY_PID=$! ;;
-        fastproxy)
-            local cmd args=()
+        fastproxy|fastproxy-*)
+            local cmd args=() extra
             read -r -a cmd <<<"$FASTPROXY_CMD"
             args=(--listen "$ip:$port")
+            if [ "$target" != fastproxy ]; then
+                read -r -a extra <<<"${FP_VARIANT_ARGS[$target]//,/ }"
+                args+=("${extra[@]}")
+            fi
             for b in "${backends[@]}"; do args+=(--backend "$b"); done
             echo "${cmd[*]} ${args[*]}" >"$d/cmdline"
             taskset -c "$PROXY_CPUS" "${cmd[@]}" "${args[@]}" >"$d/fastproxy.log" 2>&1 9>&- &
@@ -645,7 +664,7 @@ fi
 # targets
 RUN_TARGETS=()
 for t in $TARGETS; do
-    if [ "$t" = fastproxy ] && ! fastproxy_available; then
+    if [[ "$t" == fastproxy* ]] && ! fastproxy_available; then
         log "fastproxy: not built ($FASTPROXY_MISSING) -- skipping FastProxy rows"
         NOTES+=("FastProxy: not built ($FASTPROXY_MISSING); FASTPROXY_CMD=\`$FASTPROXY_CMD\`; rows skipped")
         continue
@@ -696,7 +715,7 @@ META=$WORK/meta.txt
     echo "durations=wrk ${WRK_DURATION}s (+${WARMUP}s unrecorded warm-up per proxy start), iperf3 ${IPERF_DURATION}s, settle ${SETTLE}s between runs, ${MEM_SETTLE}s after opening the idle connections"
     echo "rounds=$ROUNDS, interleaved (target order rotated each round); the table shows medians over rounds"
     echo "scenarios=keep-alive wrk -c$(echo $KA_CONNS | sed 's/ /, -c/g'); Connection: close wrk -c$CLOSE_CONNS; iperf3 -P 1 and -P 4; $IDLE_CONNS idle connections"
-    echo "addresses=backends ${BACKENDS_HTTP[*]} (HTTP, stub_status on $BACKEND_STATUS) and $IPERF_BACKEND (iperf3); VIPs FastProxy ${VIP[fastproxy]}, HAProxy ${VIP[haproxy]}, HAProxy+splice ${VIP[haproxy-splice]}, HAProxy+splice (forced) ${VIP[haproxy-splice-force]}, nginx ${VIP[nginx]} (port $HTTP_PORT HTTP service with 3 backends, port $BULK_PORT bulk service with 1 backend); direct = wrk to $DIRECT_HTTP, iperf3 to $IPERF_BACKEND"
+    echo "addresses=backends ${BACKENDS_HTTP[*]} (HTTP, stub_status on $BACKEND_STATUS) and $IPERF_BACKEND (iperf3); VIPs FastProxy ${VIP[fastproxy]}, HAProxy ${VIP[haproxy]}, HAProxy+splice ${VIP[haproxy-splice]}, HAProxy+splice (forced) ${VIP[haproxy-splice-force]}, nginx ${VIP[nginx]} $(for t in $FP_VARIANTS; do printf ', %s %s (args %s)' "$t" "${VIP[$t]}" "${FP_VARIANT_ARGS[$t]//,/ }"; done) (port $HTTP_PORT HTTP service with 3 backends, port $BULK_PORT bulk service with 1 backend); direct = wrk to $DIRECT_HTTP, iperf3 to $IPERF_BACKEND"
     echo "versions=$(haproxy -v | head -1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | sed 's/nginx version: //'); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(iperf3 --version | head -1 | cut -d' ' -f1-2); $(python3 --version)"
     echo "FastProxy command=\`$FASTPROXY_CMD\` + --listen IP:PORT --backend IP:PORT..."
     echo "fd limit=$FD_HARD (soft raised to hard)"

@@ -82,7 +82,12 @@ def main():
             if row["errors"] not in ("", "0"):
                 errors.setdefault((row["target"], row["scenario"], row["round"]), row["errors"])
 
-    targets = [t for t in TARGET_ORDER if any(k[0] == t for k in values)]
+    seen = {k[0] for k in values}
+    variants = sorted(t for t in seen if t.startswith("fastproxy-"))
+    for t in variants:
+        TARGET_NAMES[t] = f"FastProxy ({t[len('fastproxy-'):]})"
+    order = TARGET_ORDER[:2] + variants + TARGET_ORDER[2:]
+    targets = [t for t in order if t in seen]
     targets += sorted({k[0] for k in values} - set(targets))
     med = {k: statistics.median(v) for k, v in values.items()}
 

@@ -40,21 +40,27 @@ internal static class SocketRelay
     public static async Task<CloseReason> CopyAsync(SocketConnection source, SocketConnection destination, EndpointState endpoint, bool toEndpoint)
     {
         var receiver = source.Receiver;
-        var pool = source.MemoryPool;
-        var waitForData = true;
+        var smallPool = source.MemoryPool;
+        var bulkPool = source.BulkMemoryPool;
+        var smallBlock = smallPool.MaxBufferSize;
+        var bulk = false;
         while (true)
         {
-            if (waitForData)
+            // Park without a buffer: an idle direction holds no memory. Also after a full block: reading again
+            // at once would park holding the block whenever the data happened to end on a block boundary, and
+            // when more data is there this receive completes at once.
+            var ready = await receiver.WaitForDataAsync(source.Socket);
+            if (ready.HasError)
             {
-                // Park without a buffer: an idle direction holds no memory.
-                var ready = await receiver.WaitForDataAsync(source.Socket);
-                if (ready.HasError)
-                {
-                    return OnReceiveError(ready.Error, destination);
-                }
+                return OnReceiveError(ready.Error, destination);
             }
 
-            using var block = pool.Rent();
+            if (!SocketReceiver.ReceiveWouldComplete(source.Socket))
+            {
+                continue;
+            }
+
+            using var block = (bulk ? bulkPool : smallPool).Rent();
             var received = await receiver.ReceiveAsync(source.Socket, block.Memory);
             if (received.HasError)
             {
@@ -85,8 +91,9 @@ internal static class SocketRelay
                 return CloseReason.ReceiverClosed;
             }
 
-            // A full block means the kernel likely holds more: read again at once rather than parking first.
-            waitForData = count < block.Memory.Length;
+            // A full block means the sender is moving bulk data: read the next into a big block. A direction drops
+            // back to small blocks once a read would have fit one.
+            bulk = count == block.Memory.Length || (bulk && count > smallBlock);
         }
     }
 

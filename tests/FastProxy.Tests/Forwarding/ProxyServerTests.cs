@@ -4,6 +4,8 @@ using System.Security.Cryptography;
 using FastProxy.Catalog;
 using FastProxy.Model;
 using FastProxy.Tests;
+using FastProxy.Transport.Sockets;
+using FastProxy.Transport.Tests;
 
 namespace FastProxy.Forwarding.Tests;
 
@@ -46,6 +48,27 @@ public abstract class ProxyServerTests
         var echo = client.ReadExactlyAsync(payload.Length);
         await client.SendAsync(payload);
         Assert.Equal(payload, await echo);
+    }
+
+    [Fact]
+    public async Task AfterBulkTransfer_IdleConnectionHoldsNoBuffers()
+    {
+        var listeners = new SocketConnectionListenerFactory();
+        var upstream = new SocketConnectionFactory();
+        await using var env = await StartAsync(pods: 1, b => b.UseListenerFactory(listeners).UseConnectionFactory(upstream));
+        await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        Assert.Equal("web-1", await client.ReadLineAsync());
+
+        // Big enough to fill blocks back to back, which moves a relay direction onto the bulk blocks.
+        var payload = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
+        var echo = client.ReadExactlyAsync(payload.Length);
+        await client.SendAsync(payload);
+        Assert.Equal(payload, await echo);
+
+        // Still open, now idle: both directions park on a zero-byte receive and give every block back.
+        Assert.True(await TestIO.EventuallyAsync(() => listeners.RentedBlockCount == 0 && upstream.RentedBlockCount == 0),
+            $"Rented blocks: accepted side {listeners.RentedBlockCount}, upstream side {upstream.RentedBlockCount}");
+        Assert.True(listeners.AllocatedBlockCount > 0, "The transfer went through these factories' pools.");
     }
 
     [Fact]

@@ -27,6 +27,11 @@ internal sealed partial class SocketConnection
                         error = OnReceiveError(result.Error);
                         break;
                     }
+
+                    if (!SocketReceiver.ReceiveWouldComplete(_socket))
+                    {
+                        continue;
+                    }
                 }
 
                 var buffer = input.GetMemory(_minAllocBufferSize);

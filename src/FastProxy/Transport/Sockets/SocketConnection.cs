@@ -1,3 +1,4 @@
+using FastProxy.Buffers;
 using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
@@ -68,6 +69,7 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
         _senderPool = settings.SenderPool;
         _receiver = new SocketReceiver(settings.SocketScheduler);
         MemoryPool = settings.MemoryPool;
+        BulkMemoryPool = settings.BulkMemoryPool;
 
         // Ask for half a block per receive (Kestrel's rule): a fresh block when the current one is more than
         // half full, so receives never degenerate into tiny reads at the end of a block.
@@ -113,6 +115,9 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
 
     /// <summary>The senders of this connection's I/O queue, for the relay.</summary>
     internal SocketSenderPool SenderPool => _senderPool;
+
+    /// <summary>Big blocks for a relay direction that is moving bulk data (see <see cref="SocketQueueSettings.BulkMemoryPool"/>).</summary>
+    internal PinnedBlockMemoryPool BulkMemoryPool { get; }
 
     /// <summary>
     /// Claims the socket for a caller that moves bytes itself (the forwarder's socket-to-socket relay): no

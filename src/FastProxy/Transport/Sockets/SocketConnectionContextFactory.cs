@@ -51,7 +51,7 @@ internal sealed class SocketConnectionContextFactory
             long total = 0;
             foreach (var settings in _settings)
             {
-                total += settings.MemoryPool.RentedBlockCount;
+                total += settings.MemoryPool.RentedBlockCount + settings.BulkMemoryPool.RentedBlockCount;
             }
 
             return total;
@@ -66,7 +66,7 @@ internal sealed class SocketConnectionContextFactory
             long total = 0;
             foreach (var settings in _settings)
             {
-                total += settings.MemoryPool.AllocatedBlockCount;
+                total += settings.MemoryPool.AllocatedBlockCount + settings.BulkMemoryPool.AllocatedBlockCount;
             }
 
             return total;

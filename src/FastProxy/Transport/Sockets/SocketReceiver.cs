@@ -35,4 +35,23 @@ internal sealed class SocketReceiver : SocketAwaitableEventArgs
             ? new ValueTask<SocketOperationResult>(this, 0)
             : new ValueTask<SocketOperationResult>(SynchronousResult);
     }
+
+    /// <summary>
+    /// Whether a receive would complete now (data, FIN or error). The runtime's zero-byte receive sometimes
+    /// completes with nothing to read (seen after bulk transfers while the socket also sends); renting a block
+    /// then would park a pending receive on it and pin a block per idle connection. FIONREAD answers the
+    /// common case in one call; only when it says 0 does a poll tell a FIN or error from a spurious wake-up.
+    /// </summary>
+    public static bool ReceiveWouldComplete(Socket socket)
+    {
+        try
+        {
+            return socket.Available > 0 || socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Closed or failed: the receive reports it.
+            return true;
+        }
+    }
 }
