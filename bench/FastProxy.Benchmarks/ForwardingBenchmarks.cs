@@ -65,11 +65,17 @@ public class ForwardingBenchmarks
     [Benchmark(OperationsPerInvoke = ChunksPerInvoke)]
     public Task EchoChunkProxied() => EchoChunks(_proxied);
 
+    /// <summary>A whole connection straight to the backend: what the client and the backend allocate on their own.</summary>
+    [Benchmark]
+    public Task DirectConnection() => OneConnection(_backend.EndPoint);
+
     /// <summary>A whole proxied connection: accept, pick, connect, 1 byte each way, FIN both ways, close.</summary>
     [Benchmark]
-    public async Task ProxiedConnection()
+    public Task ProxiedConnection() => OneConnection(_virtualEndPoint);
+
+    private async Task OneConnection(IPEndPoint endPoint)
     {
-        using var socket = await Connect(_virtualEndPoint);
+        using var socket = await Connect(endPoint);
         await socket.SendAsync(_chunk.AsMemory(0, 1), SocketFlags.None);
         await ReceiveExactly(socket, _reply.AsMemory(0, 1));
         socket.Shutdown(SocketShutdown.Send);

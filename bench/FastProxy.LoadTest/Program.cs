@@ -12,8 +12,9 @@ var backends = new Option<string[]>("--backend") { Description = "A backend IP:p
 var ioQueues = new Option<int?>("--io-queues") { Description = "Socket transport I/O queues (default: the transport's own default)." };
 var pipes = new Option<bool>("--pipes") { Description = "Copy through the connections' pipes instead of the socket-to-socket relay (to measure the relay)." };
 var threadPool = new Option<bool>("--threadpool-completions") { Description = "Queue socket completions to the thread pool (.NET's default) instead of running them on the epoll threads as the sidecar does." };
+var eagerBuffers = new Option<bool>("--no-zero-byte-reads") { Description = "Receive straight into a pool block instead of waiting for data with a zero-byte receive first (implies --pipes: the relay always waits)." };
 var blockSize = new Option<int?>("--block-size") { Description = "Memory pool block size in bytes (default: the transport's own default)." };
-var proxy = new Command("proxy", "Run FastProxy in front of the given backends until stopped.") { listen, backends, ioQueues, pipes, threadPool, blockSize };
+var proxy = new Command("proxy", "Run FastProxy in front of the given backends until stopped.") { listen, backends, ioQueues, pipes, threadPool, blockSize, eagerBuffers };
 proxy.SetAction(async (parse, cancellationToken) =>
 {
     var vip = IPEndPoint.Parse(parse.GetValue(listen)!);
@@ -48,6 +49,8 @@ proxy.SetAction(async (parse, cancellationToken) =>
         transport.IOQueueCount = queues;
     }
 
+    var noZeroByteReads = parse.GetValue(eagerBuffers);
+    transport.WaitForDataBeforeAllocatingBuffer = !noZeroByteReads;
     if (parse.GetValue(blockSize) is { } size)
     {
         transport.BlockSize = size;
@@ -58,7 +61,7 @@ proxy.SetAction(async (parse, cancellationToken) =>
         .Configure(o =>
         {
             o.ShutdownTimeout = TimeSpan.FromSeconds(1);
-            o.UseSocketRelay = !parse.GetValue(pipes);
+            o.UseSocketRelay = !parse.GetValue(pipes) && !noZeroByteReads;
         })
         .Build();
     await server.StartAsync(cancellationToken);

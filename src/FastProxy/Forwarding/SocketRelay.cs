@@ -44,20 +44,25 @@ internal static class SocketRelay
         var bulkPool = source.BulkMemoryPool;
         var smallBlock = smallPool.MaxBufferSize;
         var bulk = false;
+        var full = false;
         while (true)
         {
-            // Park without a buffer: an idle direction holds no memory. Also after a full block: reading again
-            // at once would park holding the block whenever the data happened to end on a block boundary, and
-            // when more data is there this receive completes at once.
-            var ready = await receiver.WaitForDataAsync(source.Socket);
-            if (ready.HasError)
+            // After a full block the sender is usually still going: read again at once if the kernel holds more.
+            // Otherwise park without a buffer (an idle direction holds no memory) and, on waking, make sure the
+            // receive will complete before renting a block for it (see ReceiveWouldComplete).
+            if (!full || !SocketReceiver.HasBufferedData(source.Socket))
             {
-                return OnReceiveError(ready.Error, destination);
-            }
+                var ready = await receiver.WaitForDataAsync(source.Socket);
+                if (ready.HasError)
+                {
+                    return OnReceiveError(ready.Error, destination);
+                }
 
-            if (!SocketReceiver.ReceiveWouldComplete(source.Socket))
-            {
-                continue;
+                if (!SocketReceiver.ReceiveWouldComplete(source.Socket))
+                {
+                    full = false;
+                    continue;
+                }
             }
 
             using var block = (bulk ? bulkPool : smallPool).Rent();
@@ -93,7 +98,8 @@ internal static class SocketRelay
 
             // A full block means the sender is moving bulk data: read the next into a big block. A direction drops
             // back to small blocks once a read would have fit one.
-            bulk = count == block.Memory.Length || (bulk && count > smallBlock);
+            full = count == block.Memory.Length;
+            bulk = full || (bulk && count > smallBlock);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
@@ -19,6 +20,7 @@ public sealed class SocketConnectionFactory : IConnectionFactory
 {
     private readonly SocketTransportOptions _options;
     private readonly SocketConnectionContextFactory _contextFactory;
+    private readonly ConcurrentQueue<SocketConnector> _connectors = new();
 
     /// <summary>Creates a connection factory.</summary>
     /// <param name="options">Transport options; <see langword="null"/> uses the defaults. The values are copied.
@@ -60,13 +62,18 @@ public sealed class SocketConnectionFactory : IConnectionFactory
                 socket.NoDelay = true;
             }
 
-            await socket.ConnectAsync(ipEndPoint, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketException ex) when (cancellationToken.IsCancellationRequested)
-        {
-            // Cancellation raced with a failure; the caller asked to stop, so report that.
-            socket.Dispose();
-            throw new OperationCanceledException("The connect was cancelled.", ex, cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            var error = await SocketConnector.ConnectAsync(_connectors, socket, ipEndPoint, cancellationToken).ConfigureAwait(false);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // Cancelled, or cancellation raced with the outcome: the caller asked to stop, so report that.
+                throw new OperationCanceledException("The connect was cancelled.", error == SocketError.Success ? null : new SocketException((int)error), cancellationToken);
+            }
+
+            if (error != SocketError.Success)
+            {
+                throw new SocketException((int)error);
+            }
         }
         catch
         {
