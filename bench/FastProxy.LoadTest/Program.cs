@@ -13,8 +13,9 @@ var ioQueues = new Option<int?>("--io-queues") { Description = "Socket transport
 var pipes = new Option<bool>("--pipes") { Description = "Copy through the connections' pipes instead of the socket-to-socket relay (to measure the relay)." };
 var threadPool = new Option<bool>("--threadpool-completions") { Description = "Queue socket completions to the thread pool (.NET's default) instead of running them on the epoll threads as the sidecar does." };
 var eagerBuffers = new Option<bool>("--no-zero-byte-reads") { Description = "Receive straight into a pool block instead of waiting for data with a zero-byte receive first (implies --pipes: the relay always waits)." };
+var noSplice = new Option<bool>("--no-splice") { Description = "Copy bulk data through user space instead of splice(2) (Linux)." };
 var blockSize = new Option<int?>("--block-size") { Description = "Memory pool block size in bytes (default: the transport's own default)." };
-var proxy = new Command("proxy", "Run FastProxy in front of the given backends until stopped.") { listen, backends, ioQueues, pipes, threadPool, blockSize, eagerBuffers };
+var proxy = new Command("proxy", "Run FastProxy in front of the given backends until stopped.") { listen, backends, ioQueues, pipes, threadPool, blockSize, eagerBuffers, noSplice };
 proxy.SetAction(async (parse, cancellationToken) =>
 {
     var vip = IPEndPoint.Parse(parse.GetValue(listen)!);
@@ -62,6 +63,7 @@ proxy.SetAction(async (parse, cancellationToken) =>
         {
             o.ShutdownTimeout = TimeSpan.FromSeconds(1);
             o.UseSocketRelay = !parse.GetValue(pipes) && !noZeroByteReads;
+            o.UseSplice = !parse.GetValue(noSplice);
         })
         .Build();
     await server.StartAsync(cancellationToken);

@@ -24,6 +24,12 @@ public sealed class ProxyServerOptions
     /// </summary>
     internal bool UseSocketRelay { get; set; } = true;
 
+    /// <summary>
+    /// On Linux, a relay direction moving bulk data continues with splice(2) through a kernel pipe (see
+    /// Forwarding/SpliceRelay.cs). Internal switch for the before/after benchmark.
+    /// </summary>
+    internal bool UseSplice { get; set; } = true;
+
     internal void Validate()
     {
         if (ConnectTimeout <= TimeSpan.Zero)

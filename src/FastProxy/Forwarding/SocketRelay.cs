@@ -37,7 +37,7 @@ internal static class SocketRelay
     }
 
     /// <summary>Copies one direction until its sender finishes, then passes the FIN (or the reset) on.</summary>
-    public static async Task<CloseReason> CopyAsync(SocketConnection source, SocketConnection destination, EndpointState endpoint, bool toEndpoint)
+    public static async Task<CloseReason> CopyAsync(SocketConnection source, SocketConnection destination, EndpointState endpoint, bool toEndpoint, bool splice)
     {
         var receiver = source.Receiver;
         var smallPool = source.MemoryPool;
@@ -47,6 +47,17 @@ internal static class SocketRelay
         var full = false;
         while (true)
         {
+            if (full && splice && OperatingSystem.IsLinux())
+            {
+                // Bulk data: the rest of this direction goes kernel to kernel, if a pipe can be had.
+                if (await SpliceRelay.CopyAsync(source, destination, endpoint, toEndpoint).ConfigureAwait(false) is { } reason)
+                {
+                    return reason;
+                }
+
+                splice = false;
+            }
+
             // After a full block the sender is usually still going: read again at once if the kernel holds more.
             // Otherwise park without a buffer (an idle direction holds no memory) and, on waking, make sure the
             // receive will complete before renting a block for it (see ReceiveWouldComplete).
@@ -80,15 +91,7 @@ internal static class SocketRelay
                 return CloseReason.EndOfStream;
             }
 
-            if (toEndpoint)
-            {
-                endpoint.AddBytesToEndpoint(count);
-            }
-            else
-            {
-                endpoint.AddBytesFromEndpoint(count);
-            }
-
+            Count(endpoint, toEndpoint, count);
             if (!await SendAllAsync(destination, block.Memory[..count]).ConfigureAwait(false))
             {
                 // The receiver is gone: tell the sender with a reset that its data was not delivered.
@@ -103,7 +106,19 @@ internal static class SocketRelay
         }
     }
 
-    private static async ValueTask<bool> SendAllAsync(SocketConnection destination, Memory<byte> data)
+    public static void Count(EndpointState endpoint, bool toEndpoint, int count)
+    {
+        if (toEndpoint)
+        {
+            endpoint.AddBytesToEndpoint(count);
+        }
+        else
+        {
+            endpoint.AddBytesFromEndpoint(count);
+        }
+    }
+
+    public static async ValueTask<bool> SendAllAsync(SocketConnection destination, Memory<byte> data)
     {
         while (!data.IsEmpty)
         {
@@ -124,7 +139,7 @@ internal static class SocketRelay
         return true;
     }
 
-    private static CloseReason OnReceiveError(SocketError error, SocketConnection destination)
+    public static CloseReason OnReceiveError(SocketError error, SocketConnection destination)
     {
         // A reset is passed on as a reset. Our own abort (OperationAborted) means the other direction or
         // shutdown already tore the connection down; aborting the destination too is idempotent.
@@ -132,7 +147,7 @@ internal static class SocketRelay
         return SocketErrors.IsConnectionReset(error) ? CloseReason.Reset : CloseReason.Aborted;
     }
 
-    private static void ShutdownSend(Socket socket)
+    public static void ShutdownSend(Socket socket)
     {
         try
         {

@@ -44,8 +44,8 @@ internal sealed partial class TcpForwarder
             Task<CloseReason> toEndpoint, fromEndpoint;
             if (_options.UseSocketRelay && SocketRelay.TryClaim(client, upstream, out var clientSocket, out var upstreamSocket))
             {
-                toEndpoint = SocketRelay.CopyAsync(clientSocket, upstreamSocket, endpoint, toEndpoint: true);
-                fromEndpoint = SocketRelay.CopyAsync(upstreamSocket, clientSocket, endpoint, toEndpoint: false);
+                toEndpoint = SocketRelay.CopyAsync(clientSocket, upstreamSocket, endpoint, toEndpoint: true, _options.UseSplice);
+                fromEndpoint = SocketRelay.CopyAsync(upstreamSocket, clientSocket, endpoint, toEndpoint: false, _options.UseSplice);
             }
             else
             {

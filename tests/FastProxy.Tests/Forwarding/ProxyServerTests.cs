@@ -72,6 +72,23 @@ public abstract class ProxyServerTests
     }
 
     [Fact]
+    public async Task SlowReader_BackpressureHoldsTheData_NothingLost()
+    {
+        await using var env = await StartAsync(pods: 1);
+        await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        Assert.Equal("web-1", await client.ReadLineAsync());
+
+        // The client does not read for a while: the echo fills every buffer on the way back, the proxy must stop
+        // forwarding (not buffer without bound, not drop), and deliver everything once the client reads.
+        var payload = RandomNumberGenerator.GetBytes(32 * 1024 * 1024);
+        var send = client.SendAsync(payload);
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        var echo = await client.ReadExactlyAsync(payload.Length);
+        await send;
+        Assert.Equal(payload, echo);
+    }
+
+    [Fact]
     public async Task HalfClose_ClientShutsDownSend_StillReadsFullReply()
     {
         await using var env = await StartAsync(pods: 1);
