@@ -41,13 +41,8 @@ public abstract class ProxyServerTests
     public async Task Data_EchoedThroughTheProxyIntact()
     {
         await using var env = await StartAsync(pods: 1);
-        await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
-        Assert.Equal("web-1", await client.ReadLineAsync());
-
-        var payload = RandomNumberGenerator.GetBytes(8 * 1024 * 1024);
-        var echo = client.ReadExactlyAsync(payload.Length);
-        await client.SendAsync(payload);
-        Assert.Equal(payload, await echo);
+        await using var client = await ConnectToFirstPodAsync(env);
+        await EchoIntactAsync(client, 8 * 1024 * 1024);
     }
 
     [Fact]
@@ -56,14 +51,10 @@ public abstract class ProxyServerTests
         var listeners = new SocketConnectionListenerFactory();
         var upstream = new SocketConnectionFactory();
         await using var env = await StartAsync(pods: 1, b => b.UseListenerFactory(listeners).UseConnectionFactory(upstream));
-        await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
-        Assert.Equal("web-1", await client.ReadLineAsync());
+        await using var client = await ConnectToFirstPodAsync(env);
 
-        // Big enough to fill blocks back to back, which moves a relay direction onto the bulk blocks.
-        var payload = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
-        var echo = client.ReadExactlyAsync(payload.Length);
-        await client.SendAsync(payload);
-        Assert.Equal(payload, await echo);
+        // Big enough to fill blocks back to back, which moves a relay direction onto bulk blocks and splice.
+        await EchoIntactAsync(client, 4 * 1024 * 1024);
 
         // Still open, now idle: both directions park on a zero-byte receive and give every block back.
         Assert.True(await TestIO.EventuallyAsync(() => listeners.RentedBlockCount == 0 && upstream.RentedBlockCount == 0),
@@ -75,8 +66,7 @@ public abstract class ProxyServerTests
     public async Task SlowReader_BackpressureHoldsTheData_NothingLost()
     {
         await using var env = await StartAsync(pods: 1);
-        await using var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
-        Assert.Equal("web-1", await client.ReadLineAsync());
+        await using var client = await ConnectToFirstPodAsync(env);
 
         // The client does not read for a while: the echo fills every buffer on the way back, the proxy must stop
         // forwarding (not buffer without bound, not drop), and deliver everything once the client reads.
@@ -330,6 +320,21 @@ public abstract class ProxyServerTests
             Assert.True(DateTime.UtcNow < deadline, "Condition not met within 10 s.");
             await Task.Delay(10);
         }
+    }
+
+    private static async Task<TestClient> ConnectToFirstPodAsync(ProxyTestEnvironment env)
+    {
+        var client = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        Assert.Equal("web-1", await client.ReadLineAsync());
+        return client;
+    }
+
+    private static async Task EchoIntactAsync(TestClient client, int length)
+    {
+        var payload = RandomNumberGenerator.GetBytes(length);
+        var echo = client.ReadExactlyAsync(payload.Length);
+        await client.SendAsync(payload);
+        Assert.Equal(payload, await echo);
     }
 }
 
