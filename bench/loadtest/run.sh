@@ -38,7 +38,8 @@ Usage: $0 [options]   (every option also has an environment variable)
   KEEP_TMP=1 (keep the temp dir with configs and logs),
   FASTPROXY_CMD (default: dotnet <repo>/bench/FastProxy.LoadTest/bin/Release/net10.0/FastProxy.LoadTest.dll proxy)
   FASTPROXY_VARIANTS ("NAME=ARGS ...", e.g. "pipes=--pipes"): extra FastProxy targets fastproxy-NAME run with
-  ARGS appended (commas become spaces), each on its own VIP, to measure a technique before/after in one run
+  ARGS appended (commas become spaces; VAR=VALUE words set environment variables instead, e.g.
+  "notier=DOTNET_TieredCompilation=0"), each on its own VIP, to measure a technique before/after in one run
 EOF
 }
 
@@ -399,7 +400,11 @@ start_proxy() {
             args=(--listen "$ip:$port")
             if [ "$target" != fastproxy ]; then
                 read -r -a extra <<<"${FP_VARIANT_ARGS[$target]//,/ }"
-                args+=("${extra[@]}")
+                local w envs=()
+                for w in "${extra[@]}"; do  # NAME=VALUE words are environment variables, the rest options
+                    if [[ "$w" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; then envs+=("$w"); else args+=("$w"); fi
+                done
+                [ ${#envs[@]} -eq 0 ] || cmd=(env "${envs[@]}" "${cmd[@]}")
             fi
             for b in "${backends[@]}"; do args+=(--backend "$b"); done
             echo "${cmd[*]} ${args[*]}" >"$d/cmdline"
