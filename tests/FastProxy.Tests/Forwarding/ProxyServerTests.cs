@@ -79,6 +79,26 @@ public abstract class ProxyServerTests
     }
 
     [Fact]
+    public async Task ClientResetMidBulk_ConnectionEndsCleanly_ProxyKeepsServing()
+    {
+        await using var env = await StartAsync(pods: 1);
+        var client = await ConnectToFirstPodAsync(env);
+
+        // Bulk first, so the relay has moved on to bulk blocks (and splice on Linux) in both directions.
+        await EchoIntactAsync(client, 4 * 1024 * 1024);
+        var sending = client.SendAsync(RandomNumberGenerator.GetBytes(16 * 1024 * 1024));
+        client.Socket.LingerState = new LingerOption(true, 0);
+        client.Socket.Close();
+        await Assert.ThrowsAnyAsync<Exception>(() => sending);
+        await client.DisposeAsync();
+
+        // The proxy tears down both sides of that connection and keeps serving new ones.
+        Assert.True(await TestIO.EventuallyAsync(() => env.Proxy.ActiveConnections == 0), $"Still open: {env.Proxy.ActiveConnections}");
+        await using var again = await ConnectToFirstPodAsync(env);
+        await EchoIntactAsync(again, 1024 * 1024);
+    }
+
+    [Fact]
     public async Task HalfClose_ClientShutsDownSend_StillReadsFullReply()
     {
         await using var env = await StartAsync(pods: 1);
