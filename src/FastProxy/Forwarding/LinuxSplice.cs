@@ -20,6 +20,9 @@ internal static partial class LinuxSplice
     /// <summary>EAGAIN: the source has nothing to read, or the destination cannot take more.</summary>
     public const int WouldBlock = 11;
 
+    /// <summary>EBADF: the descriptor was closed (by the other direction or an abort).</summary>
+    public const int BadDescriptor = 9;
+
     /// <summary>Moves up to <paramref name="length"/> bytes from <paramref name="from"/> to <paramref name="to"/>; never blocks.</summary>
     /// <returns>Bytes moved (0: end of stream), or -errno.</returns>
     public static long Move(int from, int to, int length)
@@ -66,7 +69,7 @@ internal static partial class LinuxSplice
         32 => SocketError.Shutdown, // EPIPE
         110 => SocketError.TimedOut, // ETIMEDOUT
         107 => SocketError.NotConnected, // ENOTCONN
-        9 => SocketError.OperationAborted, // EBADF: closed under us
+        BadDescriptor => SocketError.OperationAborted,
         _ => SocketError.SocketError,
     };
 

@@ -91,7 +91,7 @@ internal static class SocketRelay
                 return CloseReason.EndOfStream;
             }
 
-            Count(endpoint, toEndpoint, count);
+            endpoint.AddBytes(toEndpoint, count);
             if (!await SendAllAsync(destination, block.Memory[..count]).ConfigureAwait(false))
             {
                 // The receiver is gone: tell the sender with a reset that its data was not delivered.
@@ -103,18 +103,6 @@ internal static class SocketRelay
             // back to small blocks once a read would have fit one.
             full = count == block.Memory.Length;
             bulk = full || (bulk && count > smallBlock);
-        }
-    }
-
-    public static void Count(EndpointState endpoint, bool toEndpoint, int count)
-    {
-        if (toEndpoint)
-        {
-            endpoint.AddBytesToEndpoint(count);
-        }
-        else
-        {
-            endpoint.AddBytesFromEndpoint(count);
         }
     }
 

@@ -63,7 +63,7 @@ internal static class SpliceRelay
                     return CloseReason.EndOfStream;
                 }
 
-                SocketRelay.Count(endpoint, toEndpoint, (int)moved);
+                endpoint.AddBytes(toEndpoint, moved);
                 if (!await DrainAsync(pipeRead, (int)moved, destination).ConfigureAwait(false))
                 {
                     source.Abort(new ConnectionAbortedException("The other side of the proxied connection closed."));
@@ -132,7 +132,7 @@ internal static class SpliceRelay
         }
         catch (ObjectDisposedException)
         {
-            return -9; // EBADF: closed by the other direction or an abort
+            return -LinuxSplice.BadDescriptor;
         }
         finally
         {

@@ -136,14 +136,7 @@ internal sealed partial class TcpForwarder
                 input.AdvanceTo(buffer.End);
                 if (length > 0)
                 {
-                    if (toEndpoint)
-                    {
-                        endpoint.AddBytesToEndpoint(length);
-                    }
-                    else
-                    {
-                        endpoint.AddBytesFromEndpoint(length);
-                    }
+                    endpoint.AddBytes(toEndpoint, length);
 
                     // Respecting the flush is the backpressure: a slow receiver stops us reading the fast sender.
                     var flush = await output.FlushAsync().ConfigureAwait(false);

@@ -60,9 +60,9 @@ public sealed class EndpointState
 
     internal void OnConnectFailed() => Interlocked.Increment(ref _failedConnects);
 
-    internal void AddBytesToEndpoint(long count) => Interlocked.Add(ref _bytesToEndpoint, count);
-
-    internal void AddBytesFromEndpoint(long count) => Interlocked.Add(ref _bytesFromEndpoint, count);
+    /// <summary>Counts bytes forwarded to the endpoint (<paramref name="toEndpoint"/>) or from it.</summary>
+    internal void AddBytes(bool toEndpoint, long count) =>
+        Interlocked.Add(ref toEndpoint ? ref _bytesToEndpoint : ref _bytesFromEndpoint, count);
 
     /// <summary>Returns <c>service:port -> address:port</c>.</summary>
     public override string ToString() => $"{Service}:{PortName} -> {EndPoint}";

@@ -51,7 +51,7 @@ internal sealed class SocketQueueSettings
     /// <summary>
     /// Bigger blocks for relay directions that are moving bulk data (their last receive filled a whole block).
     /// One <c>recv</c> can then return what the sender wrote in one go: iperf3 through the relay went from
-    /// 6.6 to 14.9 Gbit/s on one core with 64 KiB instead of 16 KiB (docs/performance.md). Request/response
+    /// 7.6 to 13.2 Gbit/s on one core with 64 KiB instead of 16 KiB, before splice (docs/performance.md). Request/response
     /// traffic never fills a block, so it keeps using the small ones and pins less per in-flight message.
     /// </summary>
     public PinnedBlockMemoryPool BulkMemoryPool { get; }

@@ -42,27 +42,16 @@ internal sealed class SocketReceiver : SocketAwaitableEventArgs
     /// then would park a pending receive on it and pin a block per idle connection. FIONREAD answers the
     /// common case in one call; only when it says 0 does a poll tell a FIN or error from a spurious wake-up.
     /// </summary>
-    public static bool ReceiveWouldComplete(Socket socket) => HasBufferedData(socket) || IsReadableOrClosed(socket);
+    public static bool ReceiveWouldComplete(Socket socket) => Probe(socket, orReadable: true);
 
     /// <summary>Whether the kernel holds received bytes for <paramref name="socket"/> (FIONREAD; true when it cannot tell).</summary>
-    public static bool HasBufferedData(Socket socket)
-    {
-        try
-        {
-            return socket.Available > 0;
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            // Closed or failed: the receive reports it.
-            return true;
-        }
-    }
+    public static bool HasBufferedData(Socket socket) => Probe(socket, orReadable: false);
 
-    private static bool IsReadableOrClosed(Socket socket)
+    private static bool Probe(Socket socket, bool orReadable)
     {
         try
         {
-            return socket.Poll(0, SelectMode.SelectRead);
+            return socket.Available > 0 || (orReadable && socket.Poll(0, SelectMode.SelectRead));
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
