@@ -83,26 +83,27 @@ proxy.SetAction(async (parse, cancellationToken) =>
 
 // `compare`: the whole side-by-side bench in one command. It runs bench/loadtest/run.sh (which installs and
 // configures HAProxy, nginx, wrk and iperf3) with this very build as the FastProxy target.
-var script = new Option<FileInfo>("--script") { Description = "The bench script.", DefaultValueFactory = _ => new FileInfo(Path.Combine(RepositoryRoot(), "bench", "loadtest", "run.sh")) };
-var scriptArgs = new Argument<string[]>("args") { Description = "Passed to run.sh (see run.sh --help), e.g. --quick or --rounds 5.", Arity = ArgumentArity.ZeroOrMore };
-var compare = new Command("compare", "Run the side-by-side bench (direct, FastProxy, HAProxy, nginx stream) and print the table. Needs root (apt-get, port 80 on loopback VIPs).") { script, scriptArgs };
+var scriptArgs = new Argument<string[]>("args") { Description = "Passed to bench/loadtest/run.sh as they are (see run.sh --help), e.g. --quick or --rounds 5.", Arity = ArgumentArity.ZeroOrMore };
+var compare = new Command("compare", "Run the side-by-side bench (direct, FastProxy, HAProxy, nginx stream) and print the table. Needs root (apt-get, port 80 on loopback VIPs).") { scriptArgs };
 compare.TreatUnmatchedTokensAsErrors = false;
 compare.SetAction(async (parse, cancellationToken) =>
 {
     var start = new System.Diagnostics.ProcessStartInfo("bash") { UseShellExecute = false };
-    start.ArgumentList.Add(parse.GetValue(script)!.FullName);
-    foreach (var arg in parse.GetValue(scriptArgs) ?? [])
-    {
-        start.ArgumentList.Add(arg);
-    }
+    start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "bench", "loadtest", "run.sh"));
 
-    foreach (var arg in parse.UnmatchedTokens)
+    // The raw words after `compare`, in their order: the parser would split options (unmatched tokens) from
+    // their values (arguments), and `--rounds 5` must reach the script as it was written.
+    foreach (var arg in args.SkipWhile(a => a != "compare").Skip(1))
     {
         start.ArgumentList.Add(arg);
     }
 
     // This build, not whatever happens to sit in bin/: `dotnet run` just built it.
-    start.Environment["FASTPROXY_CMD"] = $"{Environment.ProcessPath} {typeof(Program).Assembly.Location} proxy";
+    // Started as `dotnet FastProxy.LoadTest.dll` the host needs the dll; `dotnet run` starts the apphost, which does not.
+    var self = Environment.ProcessPath!;
+    start.Environment["FASTPROXY_CMD"] = Path.GetFileNameWithoutExtension(self) == "dotnet"
+        ? $"{self} {typeof(Program).Assembly.Location} proxy"
+        : $"{self} proxy";
     using var process = System.Diagnostics.Process.Start(start)!;
     try
     {
