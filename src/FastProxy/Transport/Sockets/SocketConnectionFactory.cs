@@ -54,6 +54,7 @@ public sealed class SocketConnectionFactory : IConnectionFactory
             throw new NotSupportedException($"The socket transport connects to IPEndPoint only, not {endpoint.GetType().Name}.");
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         var socket = new Socket(ipEndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -62,7 +63,6 @@ public sealed class SocketConnectionFactory : IConnectionFactory
                 socket.NoDelay = true;
             }
 
-            cancellationToken.ThrowIfCancellationRequested();
             var error = await SocketConnector.ConnectAsync(_connectors, socket, ipEndPoint, cancellationToken).ConfigureAwait(false);
             if (cancellationToken.IsCancellationRequested)
             {
