@@ -86,7 +86,10 @@ public abstract class ProxyServerTests
 
         // Bulk first, so the relay has moved on to bulk blocks (and splice on Linux) in both directions.
         await EchoIntactAsync(client, 4 * 1024 * 1024);
-        var sending = client.SendAsync(RandomNumberGenerator.GetBytes(16 * 1024 * 1024));
+        // More than every socket buffer on the echo loop holds (~40 MiB on loopback) while the client reads
+        // nothing back, so the send is still running when the client resets.
+        var sending = client.SendAsync(RandomNumberGenerator.GetBytes(64 * 1024 * 1024));
+        await Task.Delay(TimeSpan.FromMilliseconds(100));
         client.Socket.LingerState = new LingerOption(true, 0);
         client.Socket.Close();
         await Assert.ThrowsAnyAsync<Exception>(() => sending);
