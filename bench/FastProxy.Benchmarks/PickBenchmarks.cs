@@ -23,5 +23,5 @@ public class PickBenchmarks
     }
 
     [Benchmark(Baseline = true)]
-    public EndpointState? RoundRobin() => _roundRobin.Pick(new PickContext(0x9E3779B97F4A7C15UL, 0));
+    public EndpointState? RoundRobin() => _roundRobin.Pick(new PickContext(0x9E3779B97F4A7C15UL, 0x2545F4914F6CDD1DUL, 0));
 }

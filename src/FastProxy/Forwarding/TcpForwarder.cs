@@ -38,7 +38,6 @@ internal sealed partial class TcpForwarder
             return;
         }
 
-        endpoint.OnConnectionOpened();
         try
         {
             Task<CloseReason> toEndpoint, fromEndpoint;
@@ -79,11 +78,12 @@ internal sealed partial class TcpForwarder
             return (null, null);
         }
 
-        var flowHash = FlowHash(client.RemoteEndPoint);
+        var context = PickContext.ForClient(client.RemoteEndPoint);
         var attempts = Math.Min(_options.ConnectAttempts, route.Endpoints.Length);
         for (var attempt = 0; attempt < attempts; attempt++)
         {
-            var endpoint = picker.Pick(new PickContext(flowHash, attempt));
+            var endpoint = picker.Pick(context);
+            context = context.NextAttempt();
             if (endpoint is null)
             {
                 break;
@@ -91,9 +91,11 @@ internal sealed partial class TcpForwarder
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
             timeout.CancelAfter(_options.ConnectTimeout);
+            endpoint.OnConnecting();
             try
             {
                 var upstream = await _upstream.ConnectAsync(endpoint.EndPoint, timeout.Token).ConfigureAwait(false);
+                endpoint.OnConnected();
                 return (upstream, endpoint);
             }
             catch (Exception ex) when (ex is SocketException or OperationCanceledException or ConnectionAbortedException or IOException)
@@ -171,17 +173,5 @@ internal sealed partial class TcpForwarder
         {
             await input.CompleteAsync().ConfigureAwait(false);
         }
-    }
-
-    private static ulong FlowHash(EndPoint? client)
-    {
-        if (client is not IPEndPoint ip)
-        {
-            return 0;
-        }
-
-        // Cheap and allocation-free; strategies that need a strong hash of the source compute their own.
-        var hash = ((ulong)(uint)ip.Address.GetHashCode() << 16) ^ (uint)ip.Port;
-        return hash * 0x9E3779B97F4A7C15UL;
     }
 }

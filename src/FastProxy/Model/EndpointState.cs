@@ -14,13 +14,16 @@ public sealed class EndpointState
     private long _failedConnects;
     private long _bytesToEndpoint;
     private long _bytesFromEndpoint;
+    private bool _removed;
 
-    internal EndpointState(NamespacedName service, string portName, IPEndPoint endPoint, NamespacedName? pod)
+    internal EndpointState(NamespacedName service, string portName, IPEndPoint endPoint, NamespacedName? pod, int weight = 1, ServicePortLoad? load = null)
     {
         Service = service;
         PortName = portName;
         EndPoint = endPoint;
         Pod = pod;
+        Weight = weight;
+        Load = load ?? new ServicePortLoad();
     }
 
     /// <summary>The service this endpoint belongs to.</summary>
@@ -35,10 +38,23 @@ public sealed class EndpointState
     /// <summary>The pod behind this endpoint, when it came from a selector.</summary>
     public NamespacedName? Pod { get; }
 
-    /// <summary>Connections forwarded to this endpoint that are still open.</summary>
+    /// <summary>The endpoint's relative share for weighted strategies (the pod's weight), 1-10000. Defaults to 1.</summary>
+    public int Weight { get; }
+
+    /// <summary>
+    /// True once the endpoint has left its service (pod removed, unready, relabelled, or the port
+    /// changed). A removed endpoint takes no new connections; affinity entries to it are dropped.
+    /// </summary>
+    public bool IsRemoved => Volatile.Read(ref _removed);
+
+    /// <summary>
+    /// Connections to this endpoint that are open or still connecting. Counting a connection from the
+    /// moment it is picked keeps load-aware strategies from sending a burst of new connections to the
+    /// same endpoint while their connects are in flight.
+    /// </summary>
     public long ActiveConnections => Volatile.Read(ref _activeConnections);
 
-    /// <summary>Connections forwarded to this endpoint since it appeared.</summary>
+    /// <summary>Connections forwarded to this endpoint since it appeared (connects that succeeded).</summary>
     public long TotalConnections => Volatile.Read(ref _totalConnections);
 
     /// <summary>Connect attempts to this endpoint that failed or timed out.</summary>
@@ -50,15 +66,31 @@ public sealed class EndpointState
     /// <summary>Bytes forwarded from this endpoint back to clients.</summary>
     public long BytesFromEndpoint => Volatile.Read(ref _bytesFromEndpoint);
 
-    internal void OnConnectionOpened()
+    /// <summary>All open connections of this endpoint's service port, shared by its endpoints.</summary>
+    internal ServicePortLoad Load { get; }
+
+    /// <summary>A connection was picked for this endpoint and its connect starts.</summary>
+    internal void OnConnecting()
     {
         Interlocked.Increment(ref _activeConnections);
-        Interlocked.Increment(ref _totalConnections);
+        Load.Add(1);
     }
 
-    internal void OnConnectionClosed() => Interlocked.Decrement(ref _activeConnections);
+    internal void OnConnected() => Interlocked.Increment(ref _totalConnections);
 
-    internal void OnConnectFailed() => Interlocked.Increment(ref _failedConnects);
+    internal void OnConnectFailed()
+    {
+        Interlocked.Increment(ref _failedConnects);
+        OnConnectionClosed();
+    }
+
+    internal void OnConnectionClosed()
+    {
+        Interlocked.Decrement(ref _activeConnections);
+        Load.Add(-1);
+    }
+
+    internal void MarkRemoved() => Volatile.Write(ref _removed, true);
 
     /// <summary>Counts bytes forwarded to the endpoint (<paramref name="toEndpoint"/>) or from it.</summary>
     internal void AddBytes(bool toEndpoint, long count) =>

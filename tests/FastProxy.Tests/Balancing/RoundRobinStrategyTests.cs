@@ -7,15 +7,14 @@ namespace FastProxy.Balancing.Tests;
 
 public sealed class RoundRobinStrategyTests
 {
-    private static ImmutableArray<EndpointState> Endpoints(int count)
-        => [.. Enumerable.Range(1, count).Select(i => new EndpointState(new("default", "web"), "", new IPEndPoint(IPAddress.Parse($"127.0.1.{i}"), 8080), new("default", $"web-{i}")))];
+    private static ImmutableArray<EndpointState> Endpoints(int count) => TestEndpoints.Create(count);
 
     [Fact]
     public void Pick_CyclesInOrder()
     {
         var endpoints = Endpoints(3);
         var picker = new RoundRobinStrategy().CreatePicker(endpoints);
-        var picked = Enumerable.Range(0, 7).Select(_ => picker.Pick(new PickContext(0, 0))).ToArray();
+        var picked = Enumerable.Range(0, 7).Select(_ => picker.Pick(default)).ToArray();
         Assert.Equal([endpoints[0], endpoints[1], endpoints[2], endpoints[0], endpoints[1], endpoints[2], endpoints[0]], picked);
     }
 
@@ -27,7 +26,7 @@ public sealed class RoundRobinStrategyTests
         var counts = new int[4];
         Parallel.For(0, 40_000, _ =>
         {
-            var endpoint = picker.Pick(new PickContext(0, 0))!;
+            var endpoint = picker.Pick(default)!;
             Interlocked.Increment(ref counts[endpoints.IndexOf(endpoint)]);
         });
         Assert.All(counts, c => Assert.Equal(10_000, c));
@@ -37,8 +36,8 @@ public sealed class RoundRobinStrategyTests
     public void Pick_RetryAttempt_ReturnsAnotherEndpoint()
     {
         var picker = new RoundRobinStrategy().CreatePicker(Endpoints(3));
-        var first = picker.Pick(new PickContext(42, 0));
-        var retry = picker.Pick(new PickContext(42, 1));
+        var first = picker.Pick(TestEndpoints.Flow(42));
+        var retry = picker.Pick(TestEndpoints.Flow(42, 1));
         Assert.NotSame(first, retry);
     }
 
@@ -46,11 +45,11 @@ public sealed class RoundRobinStrategyTests
     public void Pick_AllocatesNothing()
     {
         var picker = new RoundRobinStrategy().CreatePicker(Endpoints(16));
-        picker.Pick(new PickContext(0, 0));
+        picker.Pick(default);
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < 10_000; i++)
         {
-            picker.Pick(new PickContext((ulong)i, 0));
+            picker.Pick(TestEndpoints.Flow(i));
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);

@@ -131,7 +131,7 @@ public sealed class ServiceCatalogTests
         var catalog = new ServiceCatalog();
         catalog.Apply(new CatalogUpdate().SetService(Web()).SetPod(Pod("web-1", "127.0.1.1")));
         var state = catalog.Current.Services[new("default", "web")].Ports[0].Endpoints[0];
-        state.OnConnectionOpened();
+        state.OnConnecting();
 
         var snapshot = catalog.SetPod(Pod("web-2", "127.0.1.2"));
 
@@ -268,7 +268,7 @@ public sealed class ServiceCatalogTests
                 var port = snapshot.Services[new("default", "web")].Ports[0];
                 if (port.Picker is { } picker)
                 {
-                    Assert.Contains(picker.Pick(new PickContext(0, 0)), port.Endpoints);
+                    Assert.Contains(picker.Pick(default), port.Endpoints);
                     picks++;
                 }
             }
