@@ -7,10 +7,20 @@ public sealed class ProxyServerOptions
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// How many endpoints one client connection may try before it is reset; capped by the number of
-    /// endpoints. Defaults to 3.
+    /// How many endpoints one client connection may try before it is reset, 1-16; capped by the number
+    /// of endpoints. A retry never goes to an endpoint this connection already tried while an untried one
+    /// exists. Defaults to 3.
     /// </summary>
     public int ConnectAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// How long all connect attempts of one client connection may take together; the last attempt gets
+    /// what is left of it. Defaults to 10 seconds.
+    /// </summary>
+    public TimeSpan ConnectTotalTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The most connect attempts <see cref="ConnectAttempts"/> allows.</summary>
+    internal const int MaxConnectAttempts = 16;
 
     /// <summary>
     /// How long <see cref="ProxyServer.StopAsync"/> lets open connections finish after the listeners
@@ -37,9 +47,14 @@ public sealed class ProxyServerOptions
             throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "must be positive");
         }
 
-        if (ConnectAttempts < 1)
+        if (ConnectAttempts is < 1 or > MaxConnectAttempts)
         {
-            throw new ArgumentOutOfRangeException(nameof(ConnectAttempts), ConnectAttempts, "must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(ConnectAttempts), ConnectAttempts, $"must be 1-{MaxConnectAttempts}");
+        }
+
+        if (ConnectTotalTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectTotalTimeout), ConnectTotalTimeout, "must be positive");
         }
 
         if (ShutdownTimeout < TimeSpan.Zero)

@@ -8,6 +8,11 @@ namespace FastProxy.Catalog;
 internal static class ObjectValidator
 {
     private const int MaxLabelLength = 63;
+    private const int MinWeight = 1;
+    private const int MaxWeight = 10_000;
+
+    // Kubernetes' limit (ValidateClientIPAffinityConfig): one day.
+    private static readonly TimeSpan MaxSessionAffinityTimeout = TimeSpan.FromDays(1);
     private static readonly SearchValues<char> LabelChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-");
 
     public static void ValidateService(Service service, BalancingStrategyRegistry strategies, List<ValidationError> errors)
@@ -37,7 +42,17 @@ internal static class ObjectValidator
 
         if (!strategies.TryGet(service.Balancer ?? string.Empty, out _))
         {
-            errors.Add(new(subject, "balancer", $"unknown balancing strategy \"{service.Balancer}\"; known: {string.Join(", ", strategies.Names)}"));
+            errors.Add(new(subject, "metadata.annotations[fastproxy.io/balancer]", $"unknown balancing strategy \"{service.Balancer}\"; known: {string.Join(", ", strategies.Names)}"));
+        }
+
+        if (service.SessionAffinity is not (SessionAffinity.None or SessionAffinity.ClientIP))
+        {
+            errors.Add(new(subject, "spec.sessionAffinity", $"unsupported value \"{service.SessionAffinity}\"; supported: None, ClientIP"));
+        }
+
+        if (service.SessionAffinityTimeout <= TimeSpan.Zero || service.SessionAffinityTimeout > MaxSessionAffinityTimeout)
+        {
+            errors.Add(new(subject, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", $"must be greater than 0 and at most {MaxSessionAffinityTimeout.TotalSeconds:0}, got {service.SessionAffinityTimeout.TotalSeconds:0.###}"));
         }
     }
 
@@ -53,6 +68,11 @@ internal static class ObjectValidator
         if (pod.Address is null)
         {
             errors.Add(new(subject, "status.podIP", "required"));
+        }
+
+        if (pod.Weight is < MinWeight or > MaxWeight)
+        {
+            errors.Add(new(subject, "metadata.annotations[fastproxy.io/weight]", $"must be {MinWeight}-{MaxWeight}, got {pod.Weight}"));
         }
 
         if (pod.Labels is null)

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
+using FastProxy.Affinity;
 using FastProxy.Balancing;
 using FastProxy.Model;
 using Microsoft.Extensions.Primitives;
@@ -18,6 +19,8 @@ public sealed class ServiceCatalog
     private readonly Lock _gate = new();
     private readonly BalancingStrategyRegistry _strategies;
     private readonly ClusterIPAllocator _allocator;
+    private readonly int _affinityCapacity;
+    private readonly TimeProvider _time;
 
     // Desired state, guarded by _gate. Indexed by namespace so a pod change only scans the services of its own namespace.
     private readonly Dictionary<string, Dictionary<string, Service>> _servicesByNamespace = new(StringComparer.Ordinal);
@@ -35,6 +38,9 @@ public sealed class ServiceCatalog
         options ??= new ServiceCatalogOptions();
         _strategies = new BalancingStrategyRegistry(options.Strategies);
         _allocator = new ClusterIPAllocator(options.ServiceCidr);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SessionAffinityCapacity, 1, nameof(options.SessionAffinityCapacity));
+        _affinityCapacity = options.SessionAffinityCapacity;
+        _time = options.TimeProvider ?? throw new ArgumentException("TimeProvider must not be null.", nameof(options));
         _current = new CatalogSnapshot(0, ImmutableDictionary<NamespacedName, ServiceSnapshot>.Empty, []);
     }
 
@@ -178,6 +184,7 @@ public sealed class ServiceCatalog
             _changeTokenSource = new CancellationTokenSource();
             fired.Cancel();
             fired.Dispose();
+            RetireRemovedEndpoints(previous, next);
             Changed?.Invoke(this, new CatalogChangedEventArgs(next));
             return next;
         }
@@ -319,10 +326,13 @@ public sealed class ServiceCatalog
         {
             var port = service.Ports[i];
             var previous = before?.Ports.FirstOrDefault(p => p.Port == port);
-            var endpoints = BuildEndpoints(id, port, selected, previous);
-            if (previous is not null && previous.VirtualEndPoint.Address.Equals(address) && previous.Endpoints.SequenceEqual(endpoints))
+            var load = previous?.Load ?? new ServicePortLoad();
+            var endpoints = BuildEndpoints(id, port, selected, previous, load);
+            var sameBalancing = before is not null && string.Equals(before.Service.Balancer, service.Balancer, StringComparison.OrdinalIgnoreCase);
+            if (previous is not null && sameBalancing && SameAffinity(previous.Affinity, service)
+                && previous.VirtualEndPoint.Address.Equals(address) && previous.Endpoints.SequenceEqual(endpoints))
             {
-                // Same endpoints: keep the picker, and with it any state it carries (a round-robin cursor).
+                // Same endpoints and settings: keep the picker, and with it any state it carries (a round-robin cursor).
                 ports.Add(previous);
                 continue;
             }
@@ -331,10 +341,52 @@ public sealed class ServiceCatalog
             var picker = endpoints.IsEmpty ? null : _strategies.TryGet(service.Balancer, out var strategy)
                 ? strategy.CreatePicker(endpoints)
                 : throw new InvalidOperationException($"Strategy '{service.Balancer}' vanished after validation.");
-            ports.Add(new ServicePortSnapshot(id, port, new IPEndPoint(address, port.Port), endpoints, picker));
+
+            // Affinity entries survive endpoint changes (entries to a removed endpoint drop out on lookup).
+            var affinity = service.SessionAffinity != SessionAffinity.ClientIP ? null
+                : SameAffinity(previous?.Affinity, service) ? previous!.Affinity
+                : new SessionAffinityTable(service.SessionAffinityTimeout, _affinityCapacity, _time);
+            ports.Add(new ServicePortSnapshot(id, port, new IPEndPoint(address, port.Port), endpoints, picker, load, affinity));
         }
 
         return unchanged && before!.Ports.Length == ports.Count ? before : new ServiceSnapshot(service, address, ports.MoveToImmutable());
+    }
+
+    private static bool SameAffinity(SessionAffinityTable? table, Service service)
+        => service.SessionAffinity == SessionAffinity.ClientIP
+            ? table is not null && table.Timeout == service.SessionAffinityTimeout
+            : table is null;
+
+    /// <summary>Flags the endpoints that left (so affinity drops them); endpoints that stayed are the same instances.</summary>
+    private static void RetireRemovedEndpoints(CatalogSnapshot previous, CatalogSnapshot next)
+    {
+        foreach (var id in next.ChangedServices)
+        {
+            if (!previous.Services.TryGetValue(id, out var before))
+            {
+                continue;
+            }
+
+            var kept = new HashSet<EndpointState>(ReferenceEqualityComparer.Instance);
+            if (next.Services.TryGetValue(id, out var after))
+            {
+                foreach (var port in after.Ports)
+                {
+                    kept.UnionWith(port.Endpoints);
+                }
+            }
+
+            foreach (var port in before.Ports)
+            {
+                foreach (var endpoint in port.Endpoints)
+                {
+                    if (!kept.Contains(endpoint))
+                    {
+                        endpoint.MarkRemoved();
+                    }
+                }
+            }
+        }
     }
 
     private List<Pod> SelectPods(Service service)
@@ -354,7 +406,7 @@ public sealed class ServiceCatalog
         return selected;
     }
 
-    private static ImmutableArray<EndpointState> BuildEndpoints(NamespacedName service, ServicePort port, List<Pod> pods, ServicePortSnapshot? previous)
+    private static ImmutableArray<EndpointState> BuildEndpoints(NamespacedName service, ServicePort port, List<Pod> pods, ServicePortSnapshot? previous, ServicePortLoad load)
     {
         if (pods.Count == 0)
         {
@@ -372,9 +424,9 @@ public sealed class ServiceCatalog
         for (var i = 0; i < pods.Count; i++)
         {
             var endPoint = new IPEndPoint(pods[i].Address, port.EffectiveTargetPort);
-            endpoints[i] = existing is not null && existing.TryGetValue(endPoint, out var state) && state.Pod == pods[i].Id
+            endpoints[i] = existing is not null && existing.TryGetValue(endPoint, out var state) && state.Pod == pods[i].Id && state.Weight == pods[i].Weight
                 ? state
-                : new EndpointState(service, port.Name, endPoint, pods[i].Id);
+                : new EndpointState(service, port.Name, endPoint, pods[i].Id, pods[i].Weight, load);
         }
 
         Array.Sort(endpoints, EndpointOrder.Instance);

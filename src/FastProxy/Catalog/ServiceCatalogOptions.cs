@@ -17,4 +17,14 @@ public sealed class ServiceCatalogOptions
     /// once. Defaults to empty.
     /// </summary>
     public IList<IBalancingStrategy> Strategies { get; } = [];
+
+    /// <summary>
+    /// The most clients one service port with <see cref="Model.SessionAffinity.ClientIP"/> remembers.
+    /// When full, expired entries are swept; new clients beyond it are balanced without affinity until
+    /// entries expire. About 100 bytes per client. Defaults to 65,536.
+    /// </summary>
+    public int SessionAffinityCapacity { get; set; } = 65_536;
+
+    /// <summary>The clock session affinity expires by. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake one.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
+using FastProxy.Affinity;
 using FastProxy.Balancing;
 using FastProxy.Model;
 
@@ -11,8 +12,10 @@ namespace FastProxy.Catalog;
 /// </summary>
 public sealed class ServicePortSnapshot
 {
-    internal ServicePortSnapshot(NamespacedName service, ServicePort port, IPEndPoint virtualEndPoint, ImmutableArray<EndpointState> endpoints, IEndpointPicker? picker)
+    internal ServicePortSnapshot(NamespacedName service, ServicePort port, IPEndPoint virtualEndPoint, ImmutableArray<EndpointState> endpoints, IEndpointPicker? picker, ServicePortLoad load, SessionAffinityTable? affinity)
     {
+        Load = load;
+        Affinity = affinity;
         Service = service;
         Port = port;
         VirtualEndPoint = virtualEndPoint;
@@ -34,4 +37,10 @@ public sealed class ServicePortSnapshot
 
     /// <summary>The picker over <see cref="Endpoints"/>; null when there is no endpoint.</summary>
     public IEndpointPicker? Picker { get; }
+
+    /// <summary>Open connections of this port over all its endpoints; carried across rebuilds.</summary>
+    internal ServicePortLoad Load { get; }
+
+    /// <summary>The ClientIP affinity table, when the service asks for it; carried across rebuilds while the setting stays.</summary>
+    internal SessionAffinityTable? Affinity { get; }
 }

@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using FastProxy.Affinity;
 using FastProxy.Balancing;
 using FastProxy.Catalog;
 using FastProxy.Model;
@@ -78,19 +80,27 @@ internal sealed partial class TcpForwarder
             return (null, null);
         }
 
-        var context = PickContext.ForClient(client.RemoteEndPoint);
+        var remote = client.RemoteEndPoint;
+        var context = PickContext.ForClient(remote);
+        var affinity = route.Affinity;
+        var clientAddress = affinity is null ? default : ClientAddress.From(remote);
         var attempts = Math.Min(_options.ConnectAttempts, route.Endpoints.Length);
-        for (var attempt = 0; attempt < attempts; attempt++)
+        var started = Stopwatch.GetTimestamp();
+        var tried = default(TriedEndpoints);
+        var attempt = 0;
+        for (; attempt < attempts; attempt++)
         {
-            var endpoint = picker.Pick(context);
-            context = context.NextAttempt();
-            if (endpoint is null)
+            var remaining = _options.ConnectTotalTimeout - Stopwatch.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero)
             {
                 break;
             }
 
+            var endpoint = Choose(route, picker, context, affinity, clientAddress, ref tried);
+            context = context.NextAttempt();
+            var attemptTimeout = remaining < _options.ConnectTimeout ? remaining : _options.ConnectTimeout;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
-            timeout.CancelAfter(_options.ConnectTimeout);
+            timeout.CancelAfter(attemptTimeout);
             endpoint.OnConnecting();
             try
             {
@@ -101,17 +111,66 @@ internal sealed partial class TcpForwarder
             catch (Exception ex) when (ex is SocketException or OperationCanceledException or ConnectionAbortedException or IOException)
             {
                 endpoint.OnConnectFailed();
+
+                // A client whose endpoint fails is re-picked, and sticks to whichever endpoint answers.
+                affinity?.Forget(clientAddress, endpoint);
                 if (shutdown.IsCancellationRequested)
                 {
                     return (null, null);
                 }
 
-                Log.ConnectFailed(_logger, endpoint.EndPoint, route.Service, ex is OperationCanceledException ? $"timed out after {_options.ConnectTimeout.TotalMilliseconds:0} ms" : ex.Message);
+                Log.ConnectFailed(_logger, endpoint.EndPoint, route.Service, ex is OperationCanceledException ? $"timed out after {attemptTimeout.TotalMilliseconds:0} ms" : ex.Message);
             }
         }
 
-        Log.AllConnectAttemptsFailed(_logger, route.Service, route.Port.Port, attempts, client.RemoteEndPoint);
+        Log.AllConnectAttemptsFailed(_logger, route.Service, route.Port.Port, attempt, remote);
         return (null, null);
+    }
+
+    /// <summary>
+    /// The endpoint for one connect attempt: the client's affinity endpoint on the first attempt, else
+    /// the picker's choice; never one this connection already tried or one that left the service, as
+    /// long as another exists.
+    /// </summary>
+    private static EndpointState Choose(ServicePortSnapshot route, IEndpointPicker picker, in PickContext context, SessionAffinityTable? affinity, ClientAddress clientAddress, ref TriedEndpoints tried)
+    {
+        EndpointState? endpoint = null;
+        var sticky = context.Attempt == 0 && affinity is not null && affinity.TryGet(clientAddress, out endpoint);
+        if (!sticky)
+        {
+            endpoint = picker.Pick(context);
+        }
+
+        if (endpoint is null || endpoint.IsRemoved || tried.Contains(endpoint))
+        {
+            // Pickers try to avoid repeats on a retry, but a hash may land on the same endpoint again:
+            // then walk the endpoint list from a flow-dependent start to the first untried one.
+            var endpoints = route.Endpoints;
+            var start = (int)(context.FlowHash % (uint)endpoints.Length);
+            endpoint = endpoints[start];
+            for (var i = 0; i < endpoints.Length; i++)
+            {
+                var candidate = endpoints[(start + i) % endpoints.Length];
+                if (!candidate.IsRemoved && !tried.Contains(candidate))
+                {
+                    endpoint = candidate;
+                    break;
+                }
+            }
+        }
+
+        if (affinity is not null && !sticky)
+        {
+            // A concurrent first connection of the same client may have bound it already: follow it.
+            var bound = affinity.Bind(clientAddress, endpoint);
+            if (!tried.Contains(bound))
+            {
+                endpoint = bound;
+            }
+        }
+
+        tried.Add(endpoint);
+        return endpoint;
     }
 
     /// <summary>Copies one direction until its sender finishes, then passes the FIN (or the reset) on.</summary>

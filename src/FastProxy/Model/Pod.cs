@@ -23,6 +23,12 @@ public sealed record Pod
     /// <summary>Whether the pod is ready to take new connections (its Ready condition). Defaults to true.</summary>
     public bool Ready { get; init; } = true;
 
+    /// <summary>
+    /// The pod's share for weighted strategies, relative to the other pods of a service, 1-10000
+    /// (manifests: the <c>fastproxy.io/weight</c> annotation). Strategies that ignore weights ignore it. Defaults to 1.
+    /// </summary>
+    public int Weight { get; init; } = 1;
+
     /// <summary>The pod's identity.</summary>
     public NamespacedName Id => new(Namespace, Name);
 }

@@ -9,6 +9,9 @@ namespace FastProxy.Model;
 /// </summary>
 public sealed record Service
 {
+    /// <summary>Kubernetes' default <c>sessionAffinityConfig.clientIP.timeoutSeconds</c>: 10800 seconds.</summary>
+    public static readonly TimeSpan DefaultSessionAffinityTimeout = TimeSpan.FromSeconds(10800);
+
     /// <summary>The namespace. Defaults to <c>default</c>.</summary>
     public string Namespace { get; init; } = NamespacedName.DefaultNamespace;
 
@@ -35,6 +38,16 @@ public sealed record Service
     /// Defaults to <see cref="Balancing.BalancingStrategies.RoundRobin"/>.
     /// </summary>
     public string Balancer { get; init; } = Balancing.BalancingStrategies.RoundRobin;
+
+    /// <summary>Whether connections from one client stick to one endpoint (<c>spec.sessionAffinity</c>). Defaults to <see cref="SessionAffinity.None"/>.</summary>
+    public SessionAffinity SessionAffinity { get; init; } = SessionAffinity.None;
+
+    /// <summary>
+    /// How long a client's affinity lasts after its last new connection
+    /// (<c>spec.sessionAffinityConfig.clientIP.timeoutSeconds</c>), 1 second to 1 day. Defaults to
+    /// Kubernetes' 10800 seconds (3 hours).
+    /// </summary>
+    public TimeSpan SessionAffinityTimeout { get; init; } = DefaultSessionAffinityTimeout;
 
     /// <summary>The service's identity.</summary>
     public NamespacedName Id => new(Namespace, Name);

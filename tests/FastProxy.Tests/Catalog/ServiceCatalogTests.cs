@@ -202,7 +202,7 @@ public sealed class ServiceCatalogTests
         Assert.Contains("service default/Bad_Name: spec.ports[1].targetPort: must be 1-65535, got 70000", errors);
         Assert.Contains("service default/Bad_Name: spec.ports[2].name: duplicate value \"b\"", errors);
         Assert.Contains("service default/Bad_Name: spec.ports[2].port: duplicate port 80/Tcp", errors);
-        Assert.Contains("service default/Bad_Name: balancer: unknown balancing strategy \"nope\"; known: RoundRobin", errors);
+        Assert.Contains(errors, e => e.StartsWith("service default/Bad_Name: metadata.annotations[fastproxy.io/balancer]: unknown balancing strategy \"nope\"; known: ", StringComparison.Ordinal) && e.Contains(BalancingStrategies.RoundRobin, StringComparison.Ordinal));
     }
 
     [Fact]

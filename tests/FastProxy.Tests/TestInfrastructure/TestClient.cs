@@ -14,11 +14,17 @@ internal sealed class TestClient : IAsyncDisposable
 
     public Socket Socket => _socket;
 
-    public static async Task<TestClient> ConnectAsync(IPEndPoint endPoint)
+    /// <summary>Connects, from <paramref name="source"/> when given (a loopback address of the test's own, so the proxy sees a distinct client).</summary>
+    public static async Task<TestClient> ConnectAsync(IPEndPoint endPoint, IPAddress? source = null)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
+            if (source is not null)
+            {
+                socket.Bind(new IPEndPoint(source, 0));
+            }
+
             await socket.ConnectAsync(endPoint).WaitAsync(Timeout);
             return new TestClient(socket);
         }
@@ -30,9 +36,9 @@ internal sealed class TestClient : IAsyncDisposable
     }
 
     /// <summary>Connects and returns the backend's greeting line: the name of the pod that served the connection.</summary>
-    public static async Task<string> WhoServesAsync(IPEndPoint endPoint)
+    public static async Task<string> WhoServesAsync(IPEndPoint endPoint, IPAddress? source = null)
     {
-        await using var client = await ConnectAsync(endPoint);
+        await using var client = await ConnectAsync(endPoint, source);
         return await client.ReadLineAsync();
     }
 
