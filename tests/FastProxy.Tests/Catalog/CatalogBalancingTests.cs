@@ -1,0 +1,146 @@
+using System.Collections.Immutable;
+using System.Net;
+using FastProxy.Balancing;
+using FastProxy.Model;
+using Microsoft.Extensions.Time.Testing;
+
+namespace FastProxy.Catalog.Tests;
+
+/// <summary>How the catalog builds balancing state: strategies, weights, affinity tables, endpoint retirement.</summary>
+public sealed class CatalogBalancingTests
+{
+    private static readonly NamespacedName WebId = new("default", "web");
+
+    private static Service Web() => new()
+    {
+        Name = "web",
+        Selector = new LabelSelector(new Dictionary<string, string> { ["app"] = "web" }),
+        Ports = [new ServicePort { Port = 80, TargetPort = 8080 }],
+    };
+
+    private static Pod Pod(string name, string address, int weight = 1) => new()
+    {
+        Name = name,
+        Address = IPAddress.Parse(address),
+        Labels = new Dictionary<string, string> { ["app"] = "web" },
+        Weight = weight,
+    };
+
+    private static ServicePortSnapshot Port(ServiceCatalog catalog) => catalog.Current.Services[WebId].Ports[0];
+
+    private static string[] Errors(Action apply)
+        => Assert.Throws<CatalogValidationException>(apply).Errors.Select(e => e.ToString()).ToArray();
+
+    [Fact]
+    public void Validation_NamesTheFieldAndTheReason()
+    {
+        var catalog = new ServiceCatalog();
+        Assert.Equal(
+            ["pod default/web-1: metadata.annotations[fastproxy.io/weight]: must be 1-10000, got 0"],
+            Errors(() => catalog.SetPod(Pod("web-1", "127.0.1.1", weight: 0))));
+        Assert.Equal(
+            ["service default/web: spec.sessionAffinityConfig.clientIP.timeoutSeconds: must be greater than 0 and at most 86400, got 86401"],
+            Errors(() => catalog.SetService(Web() with { SessionAffinity = SessionAffinity.ClientIP, SessionAffinityTimeout = TimeSpan.FromSeconds(86401) })));
+        var unknown = Assert.Single(Errors(() => catalog.SetService(Web() with { Balancer = "fastest" })));
+        Assert.StartsWith("service default/web: metadata.annotations[fastproxy.io/balancer]: unknown balancing strategy \"fastest\"; known: ", unknown, StringComparison.Ordinal);
+        foreach (var name in new[] { BalancingStrategies.RoundRobin, BalancingStrategies.Maglev, BalancingStrategies.BoundedLoad })
+        {
+            Assert.Contains(name, unknown, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void PodWeight_ReachesTheEndpoint()
+    {
+        var catalog = new ServiceCatalog();
+        catalog.Apply(new CatalogUpdate().SetService(Web()).SetPod(Pod("web-1", "127.0.1.1", weight: 5)).SetPod(Pod("web-2", "127.0.1.2")));
+        Assert.Equal([5, 1], Port(catalog).Endpoints.Select(e => e.Weight));
+    }
+
+    [Fact]
+    public void BalancerChange_SameEndpoints_RebuildsThePicker_KeepsEndpointState()
+    {
+        var catalog = new ServiceCatalog();
+        catalog.Apply(new CatalogUpdate().SetService(Web()).SetPod(Pod("web-1", "127.0.1.1")).SetPod(Pod("web-2", "127.0.1.2")));
+        var before = Port(catalog);
+
+        catalog.SetService(Web() with { Balancer = BalancingStrategies.Maglev });
+
+        var after = Port(catalog);
+        Assert.NotSame(before.Picker, after.Picker);
+        Assert.Equal(before.Endpoints, after.Endpoints);
+    }
+
+    [Fact]
+    public void RemovedEndpoint_IsFlagged_KeptOnesAreNot()
+    {
+        var catalog = new ServiceCatalog();
+        catalog.Apply(new CatalogUpdate().SetService(Web()).SetPod(Pod("web-1", "127.0.1.1")).SetPod(Pod("web-2", "127.0.1.2")));
+        var (web1, web2) = (Port(catalog).Endpoints[0], Port(catalog).Endpoints[1]);
+
+        catalog.SetPod(Pod("web-1", "127.0.1.1") with { Ready = false });
+        Assert.True(web1.IsRemoved);
+        Assert.False(web2.IsRemoved);
+
+        // Ready again: a new endpoint instance, so affinity to the old one is not revived.
+        catalog.SetPod(Pod("web-1", "127.0.1.1"));
+        Assert.NotSame(web1, Port(catalog).Endpoints[0]);
+        Assert.False(Port(catalog).Endpoints[0].IsRemoved);
+
+        catalog.RemoveService(WebId);
+        Assert.True(web2.IsRemoved);
+    }
+
+    [Fact]
+    public void AffinityTable_OnlyWithClientIP_SurvivesEndpointChanges_ReplacedWhenTimeoutChanges()
+    {
+        var catalog = new ServiceCatalog(new ServiceCatalogOptions { TimeProvider = new FakeTimeProvider() });
+        catalog.Apply(new CatalogUpdate().SetService(Web()).SetPod(Pod("web-1", "127.0.1.1")));
+        Assert.Null(Port(catalog).Affinity);
+
+        catalog.SetService(Web() with { SessionAffinity = SessionAffinity.ClientIP });
+        var table = Port(catalog).Affinity;
+        Assert.NotNull(table);
+        Assert.Equal(Service.DefaultSessionAffinityTimeout, table.Timeout);
+
+        catalog.SetPod(Pod("web-2", "127.0.1.2"));
+        Assert.Same(table, Port(catalog).Affinity);
+
+        catalog.SetService(Web() with { SessionAffinity = SessionAffinity.ClientIP, SessionAffinityTimeout = TimeSpan.FromSeconds(30) });
+        Assert.NotSame(table, Port(catalog).Affinity);
+        Assert.Equal(TimeSpan.FromSeconds(30), Port(catalog).Affinity!.Timeout);
+
+        catalog.SetService(Web());
+        Assert.Null(Port(catalog).Affinity);
+    }
+
+    [Fact]
+    public void UserStrategy_ReplacesTheBuiltInOfTheSameName()
+    {
+        var custom = new NamedStrategy(BalancingStrategies.RoundRobin);
+        var catalog = new ServiceCatalog(new ServiceCatalogOptions { Strategies = { custom } });
+        catalog.Apply(new CatalogUpdate().SetService(Web()).SetPod(Pod("web-1", "127.0.1.1")));
+        Assert.Equal(1, custom.Built);
+    }
+
+    [Fact]
+    public void UserStrategies_WithTheSameName_AreRejected()
+    {
+        var options = new ServiceCatalogOptions { Strategies = { new NamedStrategy("mine"), new NamedStrategy("MINE") } };
+        var error = Assert.Throws<ArgumentException>(() => new ServiceCatalog(options));
+        Assert.Contains("'MINE'", error.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class NamedStrategy(string name) : IBalancingStrategy
+    {
+        public int Built { get; private set; }
+
+        public string Name => name;
+
+        public IEndpointPicker CreatePicker(ImmutableArray<EndpointState> endpoints)
+        {
+            Built++;
+            return new RoundRobinStrategy().CreatePicker(endpoints);
+        }
+    }
+}
