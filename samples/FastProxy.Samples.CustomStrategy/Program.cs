@@ -1,0 +1,81 @@
+// A custom balancing strategy in one registration line: an active/passive "primary-backup" strategy
+// (PrimaryBackupStrategy.cs), a service that names it, the primary dying, the backup taking over.
+// Everything is on loopback and ends by itself.
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using FastProxy;
+using FastProxy.Catalog;
+using FastProxy.Model;
+using FastProxy.Samples.CustomStrategy;
+
+using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+// 1. Register the strategy: this is the one line a custom strategy needs.
+var catalog = new ServiceCatalog(new ServiceCatalogOptions { Strategies = { new PrimaryBackupStrategy() } });
+
+// 2. Two pods; the primary has the higher weight.
+using var primaryStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+var primary = GreetingServer("db-primary", new IPEndPoint(IPAddress.Parse("127.0.1.21"), 9001), primaryStop.Token);
+var backup = GreetingServer("db-backup", new IPEndPoint(IPAddress.Parse("127.0.1.22"), 9001), stop.Token);
+var labels = new Dictionary<string, string> { ["app"] = "db" };
+catalog.Apply(new CatalogUpdate()
+    .SetService(new Service
+    {
+        Name = "db",
+        ClusterIP = IPAddress.Parse("127.96.0.21"),
+        Selector = new LabelSelector(labels),
+        Ports = [new ServicePort { Port = 9001 }],
+        Balancer = PrimaryBackupStrategy.StrategyName,
+    })
+    .SetPod(new Pod { Name = "db-primary", Address = IPAddress.Parse("127.0.1.21"), Labels = labels, Weight = 100 })
+    .SetPod(new Pod { Name = "db-backup", Address = IPAddress.Parse("127.0.1.22"), Labels = labels, Weight = 1 }));
+
+await using var proxy = new ProxyServerBuilder(catalog).UseSockets().Build();
+await proxy.StartAsync(stop.Token);
+var vip = new IPEndPoint(IPAddress.Parse("127.96.0.21"), 9001);
+
+for (var i = 1; i <= 3; i++)
+{
+    Console.WriteLine($"connection {i}: served by {await WhoServes(vip, stop.Token)}");
+}
+
+// 3. The primary's process dies without the catalog knowing: the proxy's connect retry asks the
+// strategy again (attempt 1), and the backup serves. The client never sees the failure.
+await primaryStop.CancelAsync();
+await primary;
+Console.WriteLine($"primary down: served by {await WhoServes(vip, stop.Token)}");
+
+await proxy.StopAsync(stop.Token);
+await stop.CancelAsync();
+await backup;
+
+static async Task<string> WhoServes(IPEndPoint endPoint, CancellationToken cancellationToken)
+{
+    using var client = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+    await client.ConnectAsync(endPoint, cancellationToken);
+    var buffer = new byte[64];
+    var read = await client.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+    return Encoding.ASCII.GetString(buffer, 0, read);
+}
+
+static async Task GreetingServer(string name, IPEndPoint endPoint, CancellationToken cancellationToken)
+{
+    using var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+    listener.Bind(endPoint);
+    listener.Listen();
+    var greeting = Encoding.ASCII.GetBytes(name);
+    try
+    {
+        while (true)
+        {
+            using var connection = await listener.AcceptAsync(cancellationToken);
+            await connection.SendAsync(greeting, SocketFlags.None, cancellationToken);
+            connection.Shutdown(SocketShutdown.Both);
+        }
+    }
+    catch (OperationCanceledException)
+    {
+        // This pod is over.
+    }
+}
