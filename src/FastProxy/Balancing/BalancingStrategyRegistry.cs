@@ -41,5 +41,9 @@ internal sealed class BalancingStrategyRegistry
     private static IEnumerable<IBalancingStrategy> BuiltIn()
     {
         yield return new RoundRobinStrategy();
+        yield return new WeightedRoundRobinStrategy();
+        yield return new RandomStrategy();
+        yield return new LeastConnectionsStrategy();
+        yield return new PowerOfTwoChoicesStrategy();
     }
 }
