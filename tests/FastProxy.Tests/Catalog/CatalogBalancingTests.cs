@@ -131,6 +131,51 @@ public sealed class CatalogBalancingTests
         Assert.Contains("'MINE'", error.Message, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string> AllStrategies() => Forwarding.Tests.BalancingForwardingTests.AllStrategies();
+
+    [Theory]
+    [MemberData(nameof(AllStrategies))]
+    public async Task ConcurrentPicks_WhileSnapshotsSwap_AlwaysAnEndpointOfTheSnapshotRead(string strategy)
+    {
+        var catalog = new ServiceCatalog();
+        catalog.Apply(new CatalogUpdate().SetService(Web() with { Balancer = strategy }).SetPod(Pod("web-9", "127.0.1.9")));
+        using var stop = new CancellationTokenSource();
+        using var started = new CountdownEvent(2);
+        var readers = Enumerable.Range(0, 2).Select(r => Task.Run(() =>
+        {
+            long picks = 0;
+            var flow = 0;
+            var contexts = Enumerable.Range(0, 64).Select(i => Balancing.Tests.TestEndpoints.Flow(i + (r * 64))).ToArray();
+            while (!stop.IsCancellationRequested)
+            {
+                var port = catalog.Current.Services[WebId].Ports[0];
+                if (port.Picker is { } picker)
+                {
+                    var picked = picker.Pick(contexts[flow++ & 63]);
+
+                    // Null only when a newer version has already retired every endpoint of this one.
+                    Assert.True(picked is null ? port.Endpoints.All(e => e.IsRemoved) : port.Endpoints.Contains(picked));
+                    if (picks++ == 0)
+                    {
+                        started.Signal();
+                    }
+                }
+            }
+
+            return picks;
+        })).ToArray();
+
+        Assert.True(started.Wait(TimeSpan.FromSeconds(10)), "Both readers are picking before the writes start.");
+        for (var i = 0; i < 1_000; i++)
+        {
+            catalog.SetPod(Pod($"web-{i % 5}", $"127.0.1.{(i % 5) + 1}", weight: 1 + (i % 7)) with { Ready = i % 3 != 0 });
+        }
+
+        await stop.CancelAsync();
+        var counts = await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All(counts, c => Assert.True(c > 1, $"{c} picks"));
+    }
+
     private sealed class NamedStrategy(string name) : IBalancingStrategy
     {
         public int Built { get; private set; }
