@@ -45,14 +45,10 @@ public sealed class RoundRobinStrategyTests
     public void Pick_AllocatesNothing()
     {
         var picker = new RoundRobinStrategy().CreatePicker(Endpoints(16));
-        picker.Pick(default);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 10_000; i++)
-        {
-            picker.Pick(TestEndpoints.Flow(i));
-        }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // Contexts built up front (building one allocates the client's IPEndPoint) and the fewest bytes of five
+        // rounds (tiered compilation now and then allocates on this thread): see HashingMeasures.AllocatedBytes.
+        Assert.Equal(0, HashingMeasures.AllocatedBytes(picker));
     }
 
     [Fact]
