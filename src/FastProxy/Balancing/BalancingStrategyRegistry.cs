@@ -45,5 +45,9 @@ internal sealed class BalancingStrategyRegistry
         yield return new RandomStrategy();
         yield return new LeastConnectionsStrategy();
         yield return new PowerOfTwoChoicesStrategy();
+        yield return new MaglevStrategy();
+        yield return new RingHashStrategy();
+        yield return new SourceIpHashStrategy();
+        yield return new BoundedLoadStrategy();
     }
 }
