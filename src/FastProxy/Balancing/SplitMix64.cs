@@ -21,12 +21,9 @@ internal static class SplitMix64
     /// <summary>The value at <paramref name="position"/> of the stream <paramref name="seed"/>.</summary>
     public static ulong At(ulong seed, long position)
     {
-        var z = seed + ((ulong)position * Golden);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
-        return z ^ (z >> 31);
+        return HashMixing.Mix(seed + ((ulong)position * Golden));
     }
 
     /// <summary>Maps a random 64-bit value onto [0, <paramref name="bound"/>) by multiply-shift (Lemire): no division, bias below bound / 2^64.</summary>
-    public static long Below(ulong random, long bound) => (long)Math.BigMul(random, (ulong)bound, out _);
+    public static long Below(ulong random, long bound) => (long)HashMixing.Reduce(random, (ulong)bound);
 }

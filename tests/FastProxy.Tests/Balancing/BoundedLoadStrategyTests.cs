@@ -148,7 +148,7 @@ public sealed class BoundedLoadStrategyTests(ITestOutputHelper output)
         var endpoints = TestEndpoints.Create(16);
         TestEndpoints.Open(endpoints[0], 10);
         TestEndpoints.Open(endpoints[5], 3);
-        Assert.Equal(0, HashingMeasures.AllocatedBytes(new BoundedLoadStrategy().CreatePicker(endpoints)));
+        Assert.Equal(0, PickerAllocations.Measure(new BoundedLoadStrategy().CreatePicker(endpoints)));
     }
 
     [Fact]

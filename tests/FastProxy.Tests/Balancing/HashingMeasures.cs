@@ -94,36 +94,4 @@ internal static class HashingMeasures
             Assert.NotSame(first, picker.Pick(TestEndpoints.Flow(i, 1)));
         }
     }
-
-    /// <summary>
-    /// The bytes 10,000 picks (first attempts and retries) allocate after a warm-up, the fewest of five rounds.
-    /// </summary>
-    /// <remarks>
-    /// A round now and then sees a kilobyte or so that is not the picker's: the runtime's tiered compilation
-    /// installing optimised code on this thread. A pick that allocates does so in every round (10,000 picks of
-    /// at least 24 bytes each), so the fewest of five rounds still catches it.
-    /// </remarks>
-    public static long AllocatedBytes(IEndpointPicker picker)
-    {
-        var flows = Flows(5_000);
-        var retries = Flows(5_000, attempt: 1);
-        var fewest = long.MaxValue;
-        for (var round = 0; round < 6; round++)
-        {
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < flows.Length; i++)
-            {
-                picker.Pick(flows[i]);
-                picker.Pick(retries[i]);
-            }
-
-            // Round 0 is the warm-up.
-            if (round > 0)
-            {
-                fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
-            }
-        }
-
-        return fewest;
-    }
 }

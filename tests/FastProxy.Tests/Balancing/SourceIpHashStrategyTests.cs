@@ -84,8 +84,8 @@ public sealed class SourceIpHashStrategyTests(ITestOutputHelper output)
     [Fact]
     public void Pick_AllocatesNothing()
     {
-        Assert.Equal(0, HashingMeasures.AllocatedBytes(new SourceIpHashStrategy().CreatePicker(TestEndpoints.Create(16))));
-        Assert.Equal(0, HashingMeasures.AllocatedBytes(new SourceIpHashStrategy().CreatePicker(TestEndpoints.Create(3, 1, 2))));
+        Assert.Equal(0, PickerAllocations.Measure(new SourceIpHashStrategy().CreatePicker(TestEndpoints.Create(16))));
+        Assert.Equal(0, PickerAllocations.Measure(new SourceIpHashStrategy().CreatePicker(TestEndpoints.Create(3, 1, 2))));
     }
 
     [Fact]

@@ -68,7 +68,7 @@ public sealed class CatalogBalancingTests
 
         var after = Port(catalog);
         Assert.NotSame(before.Picker, after.Picker);
-        Assert.Equal(before.Endpoints, after.Endpoints);
+        Assert.Equal(before.Endpoints.AsEnumerable(), after.Endpoints.AsEnumerable());
     }
 
     [Fact]
