@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Runtime.InteropServices;
 using FastProxy.Model;
 
 namespace FastProxy.Balancing;
@@ -71,12 +70,7 @@ public sealed class BoundedLoadStrategy : IBalancingStrategy
     /// <inheritdoc />
     public IEndpointPicker CreatePicker(ImmutableArray<EndpointState> endpoints)
     {
-        if (endpoints.IsDefaultOrEmpty)
-        {
-            throw new ArgumentException("A picker needs at least one endpoint.", nameof(endpoints));
-        }
-
-        var array = ImmutableCollectionsMarshal.AsArray(endpoints)!;
+        var array = PickerEndpoints.AsArray(endpoints);
         long totalWeight = 0;
         foreach (var endpoint in array)
         {

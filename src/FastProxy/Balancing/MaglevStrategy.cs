@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Runtime.InteropServices;
 using FastProxy.Model;
 
 namespace FastProxy.Balancing;
@@ -78,12 +77,7 @@ public sealed class MaglevStrategy : IBalancingStrategy
     /// <inheritdoc />
     public IEndpointPicker CreatePicker(ImmutableArray<EndpointState> endpoints)
     {
-        if (endpoints.IsDefaultOrEmpty)
-        {
-            throw new ArgumentException("A picker needs at least one endpoint.", nameof(endpoints));
-        }
-
-        var array = ImmutableCollectionsMarshal.AsArray(endpoints)!;
+        var array = PickerEndpoints.AsArray(endpoints);
         var table = BuildTable(array, TableSize);
         return new Picker(array, table, HashKey);
     }

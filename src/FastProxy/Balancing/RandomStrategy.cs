@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Runtime.InteropServices;
 using FastProxy.Model;
 
 namespace FastProxy.Balancing;
@@ -25,12 +24,7 @@ public sealed class RandomStrategy(ulong? seed = null) : IBalancingStrategy
     /// <inheritdoc />
     public IEndpointPicker CreatePicker(ImmutableArray<EndpointState> endpoints)
     {
-        if (endpoints.IsDefaultOrEmpty)
-        {
-            throw new ArgumentException("A picker needs at least one endpoint.", nameof(endpoints));
-        }
-
-        var array = ImmutableCollectionsMarshal.AsArray(endpoints)!;
+        var array = PickerEndpoints.AsArray(endpoints);
         return new Picker(array, new WeightedIndex(array), SplitMix64.Seed(seed));
     }
 

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Runtime.InteropServices;
 using FastProxy.Model;
 
 namespace FastProxy.Balancing;
@@ -13,12 +12,7 @@ public sealed class RoundRobinStrategy : IBalancingStrategy
     /// <inheritdoc />
     public IEndpointPicker CreatePicker(ImmutableArray<EndpointState> endpoints)
     {
-        if (endpoints.IsDefaultOrEmpty)
-        {
-            throw new ArgumentException("A picker needs at least one endpoint.", nameof(endpoints));
-        }
-
-        return new Picker(ImmutableCollectionsMarshal.AsArray(endpoints)!);
+        return new Picker(PickerEndpoints.AsArray(endpoints));
     }
 
     private sealed class Picker(EndpointState[] endpoints) : IEndpointPicker

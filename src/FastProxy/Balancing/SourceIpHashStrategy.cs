@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Runtime.InteropServices;
 using FastProxy.Model;
 
 namespace FastProxy.Balancing;
@@ -22,12 +21,7 @@ public sealed class SourceIpHashStrategy : IBalancingStrategy
     /// <inheritdoc />
     public IEndpointPicker CreatePicker(ImmutableArray<EndpointState> endpoints)
     {
-        if (endpoints.IsDefaultOrEmpty)
-        {
-            throw new ArgumentException("A picker needs at least one endpoint.", nameof(endpoints));
-        }
-
-        var array = ImmutableCollectionsMarshal.AsArray(endpoints)!;
+        var array = PickerEndpoints.AsArray(endpoints);
         var equal = true;
         foreach (var endpoint in array)
         {

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Numerics;
-using System.Runtime.InteropServices;
 using FastProxy.Model;
 
 namespace FastProxy.Balancing;
@@ -49,12 +48,7 @@ public sealed class WeightedRoundRobinStrategy : IBalancingStrategy
     /// <inheritdoc />
     public IEndpointPicker CreatePicker(ImmutableArray<EndpointState> endpoints)
     {
-        if (endpoints.IsDefaultOrEmpty)
-        {
-            throw new ArgumentException("A picker needs at least one endpoint.", nameof(endpoints));
-        }
-
-        var array = ImmutableCollectionsMarshal.AsArray(endpoints)!;
+        var array = PickerEndpoints.AsArray(endpoints);
         var schedule = Schedule(Weights(array));
         return array.Length <= ushort.MaxValue + 1
             ? Picker<ushort>.Create(array, schedule)
