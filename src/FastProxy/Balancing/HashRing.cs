@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.IO.Hashing;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using FastProxy.Model;
 
@@ -30,12 +31,19 @@ internal sealed class HashRing
     // thousand nodes away, and a retry must not step through all of them on the accept path.
     private readonly int[] _nextOther;
 
+    // A lookup index over the sorted hashes: _bucketStarts[b] is the first position whose hash has b as
+    // its top _bucketBits bits. A lookup binary-searches only its bucket (about two nodes) instead of the
+    // whole ring: 19 dependent cache misses at 400,000 nodes become about two.
+    private readonly int[] _bucketStarts;
+    private readonly int _bucketShift;
+
     private HashRing(ulong[] hashes, int[] owners, int endpointCount)
     {
         _hashes = hashes;
         _owners = owners;
         EndpointCount = endpointCount;
         _nextOther = NextOther(owners, endpointCount);
+        (_bucketStarts, _bucketShift) = BucketStarts(hashes);
     }
 
     /// <summary>The number of virtual nodes.</summary>
@@ -131,7 +139,8 @@ internal sealed class HashRing
     public int Position(ulong key)
     {
         var hashes = _hashes;
-        int low = 0, high = hashes.Length;
+        var bucket = (int)(key >> _bucketShift);
+        int low = _bucketStarts[bucket], high = _bucketStarts[bucket + 1];
         while (low < high)
         {
             var middle = (int)((uint)(low + high) >> 1);
@@ -206,6 +215,26 @@ internal sealed class HashRing
     // Built backwards from the start of some run, so each node's successor is already filled in when it is
     // reached: it is either the successor itself (another owner) or the successor's own answer. With one
     // endpoint there is no other owner, and Walk never reads the array.
+    /// <summary>One bucket per two nodes or so (a power of two, 16 to 2^18), each holding the position its hashes start at.</summary>
+    private static (int[] Starts, int Shift) BucketStarts(ulong[] hashes)
+    {
+        var bits = Math.Clamp(BitOperations.Log2((uint)Math.Max(hashes.Length, 1)), 4, 18);
+        var shift = 64 - bits;
+        var starts = new int[(1 << bits) + 1];
+        var position = 0;
+        for (var bucket = 0; bucket < starts.Length - 1; bucket++)
+        {
+            starts[bucket] = position;
+            while (position < hashes.Length && (int)(hashes[position] >> shift) == bucket)
+            {
+                position++;
+            }
+        }
+
+        starts[^1] = hashes.Length;
+        return (starts, shift);
+    }
+
     private static int[] NextOther(int[] owners, int endpointCount)
     {
         var next = new int[owners.Length];
