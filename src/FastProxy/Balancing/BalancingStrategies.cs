@@ -49,7 +49,7 @@ public static class BalancingStrategies
 
     /// <summary>
     /// <c>ring-hash</c>: consistent hashing on a ring with virtual nodes per endpoint (by weight). Removing
-    /// one of N endpoints moves about 1/N of the keys; a pick is a binary search; balance depends on the
+    /// one of N endpoints moves about 1/N of the keys; a pick is a bucket lookup on the ring; balance depends on the
     /// ring size.
     /// </summary>
     public const string RingHash = "ring-hash";

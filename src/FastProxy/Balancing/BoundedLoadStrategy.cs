@@ -19,7 +19,7 @@ namespace FastProxy.Balancing;
 /// </para>
 /// <para>
 /// The ring is <see cref="RingHashStrategy"/>'s (same sizes, same build cost and memory, plus one double
-/// per endpoint). A pick is a binary search plus a clockwise walk past full endpoints, short while few are
+/// per endpoint). A pick is a ring lookup plus a clockwise walk past full endpoints, short while few are
 /// full; L counts connections still draining from endpoints that left, which only makes capacities larger.
 /// </para>
 /// </remarks>

@@ -9,7 +9,7 @@ namespace FastProxy.Balancing;
 /// </summary>
 /// <remarks>
 /// Draws come from a counter-based SplitMix64 stream: a pick is one <see cref="Interlocked"/> increment,
-/// a few multiplications, and with unequal weights a binary search over the cumulative weights.
+/// a few multiplications, and with unequal weights one read of an alias table (Walker/Vose), whatever the endpoint count.
 /// A retry (<see cref="PickContext.Attempt"/> &gt; 0) recomputes the draw of the pick before it and
 /// draws among the other endpoints, so with one connection at a time it never repeats the endpoint
 /// that failed; when connections are picked concurrently the pick before may belong to another
