@@ -20,6 +20,12 @@ public sealed class PrimaryBackupStrategy : IBalancingStrategy
     /// <inheritdoc />
     public IEndpointPicker CreatePicker(ImmutableArray<EndpointState> endpoints)
     {
+        // The catalog never asks for a picker without endpoints, but a strategy should say so if it is.
+        if (endpoints.IsDefaultOrEmpty)
+        {
+            throw new ArgumentException("A picker needs at least one endpoint.", nameof(endpoints));
+        }
+
         // Building runs off the hot path, so it may sort and allocate; Pick must not.
         var byPreference = endpoints.OrderByDescending(e => e.Weight).ToArray();
         return new Picker(byPreference);

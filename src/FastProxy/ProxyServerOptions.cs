@@ -22,6 +22,9 @@ public sealed class ProxyServerOptions
     /// <summary>The most connect attempts <see cref="ConnectAttempts"/> allows.</summary>
     internal const int MaxConnectAttempts = 16;
 
+    // Timers cannot wait longer than about 49 days; no connect should wait anywhere near that.
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(1);
+
     /// <summary>
     /// How long <see cref="ProxyServer.StopAsync"/> lets open connections finish after the listeners
     /// close, before it resets the rest. Defaults to 30 seconds.
@@ -42,9 +45,9 @@ public sealed class ProxyServerOptions
 
     internal void Validate()
     {
-        if (ConnectTimeout <= TimeSpan.Zero)
+        if (ConnectTimeout <= TimeSpan.Zero || ConnectTimeout > MaxTimeout)
         {
-            throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "must be positive");
+            throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "must be positive and at most 1 day");
         }
 
         if (ConnectAttempts is < 1 or > MaxConnectAttempts)
@@ -52,9 +55,9 @@ public sealed class ProxyServerOptions
             throw new ArgumentOutOfRangeException(nameof(ConnectAttempts), ConnectAttempts, $"must be 1-{MaxConnectAttempts}");
         }
 
-        if (ConnectTotalTimeout <= TimeSpan.Zero)
+        if (ConnectTotalTimeout <= TimeSpan.Zero || ConnectTotalTimeout > MaxTimeout)
         {
-            throw new ArgumentOutOfRangeException(nameof(ConnectTotalTimeout), ConnectTotalTimeout, "must be positive");
+            throw new ArgumentOutOfRangeException(nameof(ConnectTotalTimeout), ConnectTotalTimeout, "must be positive and at most 1 day");
         }
 
         if (ShutdownTimeout < TimeSpan.Zero)

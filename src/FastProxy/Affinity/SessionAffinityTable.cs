@@ -15,13 +15,16 @@ namespace FastProxy.Affinity;
 /// </remarks>
 internal sealed class SessionAffinityTable
 {
+    private const long NotStarted = long.MinValue;
+
     private readonly ConcurrentDictionary<ClientAddress, Entry> _entries = new();
     private readonly TimeProvider _time;
     private readonly long _timeoutTicks;
     private readonly int _capacity;
     private int _count;
     private long _rejected;
-    private long _lastSweep; // 0: never swept
+    private readonly long _sweepInterval;
+    private long _lastSweep = NotStarted;
 
     public SessionAffinityTable(TimeSpan timeout, int capacity, TimeProvider time)
     {
@@ -31,6 +34,7 @@ internal sealed class SessionAffinityTable
         _capacity = capacity;
         _time = time;
         _timeoutTicks = (long)(timeout.TotalSeconds * time.TimestampFrequency);
+        _sweepInterval = Math.Min(_timeoutTicks, 60 * time.TimestampFrequency);
     }
 
     public TimeSpan Timeout { get; }
@@ -80,10 +84,16 @@ internal sealed class SessionAffinityTable
             Remove(client, existing);
         }
 
+        // Stale entries (expired, or to endpoints that left) are otherwise only dropped when their client
+        // returns: sweep now and then so they do not pin memory and old endpoint state for good.
+        Sweep(now, _sweepInterval);
         if (Interlocked.Increment(ref _count) > _capacity)
         {
             Interlocked.Decrement(ref _count);
-            Sweep(now);
+
+            // Full: sweep sooner, but still at most once a second, since a full table of live clients
+            // would otherwise be scanned on every new client.
+            Sweep(now, _time.TimestampFrequency);
             if (Interlocked.Increment(ref _count) > _capacity)
             {
                 Interlocked.Decrement(ref _count);
@@ -120,11 +130,18 @@ internal sealed class SessionAffinityTable
         }
     }
 
-    private void Sweep(long now)
+    /// <summary>Drops expired entries and entries to removed endpoints, unless a sweep ran less than <paramref name="interval"/> ticks ago.</summary>
+    private void Sweep(long now, long interval)
     {
-        // A full table of live clients would otherwise be scanned on every new client: one sweep a second at most.
         var last = Volatile.Read(ref _lastSweep);
-        if ((last != 0 && now - last < _time.TimestampFrequency) || Interlocked.CompareExchange(ref _lastSweep, now, last) != last)
+        if (last == NotStarted)
+        {
+            // The first call only starts the clock: a young table has nothing stale yet.
+            Interlocked.CompareExchange(ref _lastSweep, now, NotStarted);
+            return;
+        }
+
+        if (now - last < interval || Interlocked.CompareExchange(ref _lastSweep, now, last) != last)
         {
             return;
         }

@@ -96,17 +96,63 @@ public sealed class BoundedLoadStrategy : IBalancingStrategy
 
             // One read of the port's total: reading it per endpoint could measure each against a different load.
             var load = endpoints[0].Load.ActiveConnections + 1;
-            var owner = ring.Walk(key, context.Attempt, new HasRoom(endpoints, shares, load));
+            var chosen = -1;
+            if (context.Attempt <= HasRoom.MaxExcluded)
+            {
+                // Attempt k repeats the choices of attempts 0..k-1 (the failed connects have been taken off
+                // the counts again, so the loads are those they saw) and excludes each in turn: a retry gets
+                // the next endpoint with room, not the one that just failed when the owner was full.
+                var filter = new HasRoom(endpoints, shares, load);
+                for (var attempt = 0; attempt <= context.Attempt; attempt++)
+                {
+                    var next = ring.Walk(key, 0, filter);
+                    if (next < 0)
+                    {
+                        break;
+                    }
 
-            // Only torn reads of racing counters can make every endpoint look full; the plain ring choice
-            // is then as good as any.
-            return endpoints[owner >= 0 ? owner : ring.Walk(key, context.Attempt, default(AcceptAll))];
+                    chosen = next;
+                    filter = filter.Excluding(next);
+                }
+            }
+
+            // Only torn reads of racing counters can make every endpoint look full (and attempts beyond the
+            // exclusions are rare): the plain ring order is then as good as any.
+            return endpoints[chosen >= 0 ? chosen : ring.Walk(key, context.Attempt, default(AcceptAll))];
         }
     }
 
-    /// <summary>Accepts endpoints with fewer active connections than their capacity for the next one.</summary>
-    private readonly struct HasRoom(EndpointState[] endpoints, double[] shares, long load) : IRingFilter
+    /// <summary>Accepts endpoints with fewer active connections than their capacity for the next one, except up to four excluded ones.</summary>
+    private readonly struct HasRoom : IRingFilter
     {
-        public bool Accepts(int endpoint) => endpoints[endpoint].ActiveConnections < Math.Ceiling(shares[endpoint] * load);
+        public const int MaxExcluded = 4;
+
+        private readonly EndpointState[] _endpoints;
+        private readonly double[] _shares;
+        private readonly long _load;
+        private readonly int _excluded0;
+        private readonly int _excluded1;
+        private readonly int _excluded2;
+        private readonly int _excluded3;
+
+        public HasRoom(EndpointState[] endpoints, double[] shares, long load)
+            : this(endpoints, shares, load, -1, -1, -1, -1)
+        {
+        }
+
+        private HasRoom(EndpointState[] endpoints, double[] shares, long load, int excluded0, int excluded1, int excluded2, int excluded3)
+        {
+            _endpoints = endpoints;
+            _shares = shares;
+            _load = load;
+            (_excluded0, _excluded1, _excluded2, _excluded3) = (excluded0, excluded1, excluded2, excluded3);
+        }
+
+        /// <summary>This filter, also refusing <paramref name="endpoint"/> (the oldest exclusion gives way after four).</summary>
+        public HasRoom Excluding(int endpoint) => new(_endpoints, _shares, _load, endpoint, _excluded0, _excluded1, _excluded2);
+
+        public bool Accepts(int endpoint)
+            => endpoint != _excluded0 && endpoint != _excluded1 && endpoint != _excluded2 && endpoint != _excluded3
+                && _endpoints[endpoint].ActiveConnections < Math.Ceiling(_shares[endpoint] * _load);
     }
 }

@@ -327,9 +327,9 @@ public sealed class ServiceCatalog
             var port = service.Ports[i];
             var previous = before?.Ports.FirstOrDefault(p => p.Port == port);
             var load = previous?.Load ?? new ServicePortLoad();
-            var endpoints = BuildEndpoints(id, port, selected, previous, load);
+            var endpoints = BuildEndpoints(id, port, selected, previous, load, out var weightsChanged);
             var sameBalancing = before is not null && string.Equals(before.Service.Balancer, service.Balancer, StringComparison.OrdinalIgnoreCase);
-            if (previous is not null && sameBalancing && SameAffinity(previous.Affinity, service)
+            if (previous is not null && !weightsChanged && sameBalancing && SameAffinity(previous.Affinity, service)
                 && previous.VirtualEndPoint.Address.Equals(address) && previous.Endpoints.SequenceEqual(endpoints))
             {
                 // Same endpoints and settings: keep the picker, and with it any state it carries (a round-robin cursor).
@@ -406,8 +406,9 @@ public sealed class ServiceCatalog
         return selected;
     }
 
-    private static ImmutableArray<EndpointState> BuildEndpoints(NamespacedName service, ServicePort port, List<Pod> pods, ServicePortSnapshot? previous, ServicePortLoad load)
+    private static ImmutableArray<EndpointState> BuildEndpoints(NamespacedName service, ServicePort port, List<Pod> pods, ServicePortSnapshot? previous, ServicePortLoad load, out bool weightsChanged)
     {
+        weightsChanged = false;
         if (pods.Count == 0)
         {
             return [];
@@ -424,9 +425,21 @@ public sealed class ServiceCatalog
         for (var i = 0; i < pods.Count; i++)
         {
             var endPoint = new IPEndPoint(pods[i].Address, port.EffectiveTargetPort);
-            endpoints[i] = existing is not null && existing.TryGetValue(endPoint, out var state) && state.Pod == pods[i].Id && state.Weight == pods[i].Weight
-                ? state
-                : new EndpointState(service, port.Name, endPoint, pods[i].Id, pods[i].Weight, load);
+            if (existing is not null && existing.TryGetValue(endPoint, out var state) && state.Pod == pods[i].Id)
+            {
+                // The same endpoint, so its counters and affinity entries carry on; a new weight only rebuilds the picker.
+                if (state.Weight != pods[i].Weight)
+                {
+                    state.SetWeight(pods[i].Weight);
+                    weightsChanged = true;
+                }
+
+                endpoints[i] = state;
+            }
+            else
+            {
+                endpoints[i] = new EndpointState(service, port.Name, endPoint, pods[i].Id, pods[i].Weight, load);
+            }
         }
 
         Array.Sort(endpoints, EndpointOrder.Instance);

@@ -18,6 +18,12 @@ namespace FastProxy.Forwarding;
 /// </summary>
 internal sealed partial class TcpForwarder
 {
+    // Below this, what is left of ConnectTotalTimeout starts no new attempt.
+    private static readonly TimeSpan MinimumAttemptTime = TimeSpan.FromMilliseconds(10);
+
+    // How many further attempts a picker is asked for when it offers an endpoint this connection already tried.
+    private const int ExtraPicks = 3;
+
     private readonly IConnectionFactory _upstream;
     private readonly ProxyServerOptions _options;
     private readonly ILogger _logger;
@@ -88,17 +94,21 @@ internal sealed partial class TcpForwarder
         var started = Stopwatch.GetTimestamp();
         var tried = default(TriedEndpoints);
         var attempt = 0;
-        for (; attempt < attempts; attempt++)
+        while (attempt < attempts)
         {
             var remaining = _options.ConnectTotalTimeout - Stopwatch.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero)
+            if (remaining < MinimumAttemptTime)
             {
+                // Timers fire a little early or late: a sliver of budget left would start a connect that is
+                // cancelled at once and blamed on an endpoint that did nothing wrong.
                 break;
             }
 
             var endpoint = Choose(route, picker, context, affinity, clientAddress, ref tried);
             context = context.NextAttempt();
-            var attemptTimeout = remaining < _options.ConnectTimeout ? remaining : _options.ConnectTimeout;
+            attempt++;
+            var cutByBudget = remaining < _options.ConnectTimeout;
+            var attemptTimeout = cutByBudget ? remaining : _options.ConnectTimeout;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
             timeout.CancelAfter(attemptTimeout);
             endpoint.OnConnecting();
@@ -108,7 +118,21 @@ internal sealed partial class TcpForwarder
                 endpoint.OnConnected();
                 return (upstream, endpoint);
             }
-            catch (Exception ex) when (ex is SocketException or OperationCanceledException or ConnectionAbortedException or IOException)
+            catch (OperationCanceledException) when (shutdown.IsCancellationRequested || cutByBudget)
+            {
+                // We stopped waiting (shutdown, or the total budget ran out), not the endpoint's fault:
+                // no failure counted, its affinity entries kept.
+                endpoint.OnConnectionClosed();
+                if (shutdown.IsCancellationRequested)
+                {
+                    return (null, null);
+                }
+
+                break;
+            }
+#pragma warning disable CA1031 // Any failure of this connect, also from a user IConnectionFactory, is this endpoint's: the next one is tried.
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
                 endpoint.OnConnectFailed();
 
@@ -139,12 +163,18 @@ internal sealed partial class TcpForwarder
         if (!sticky)
         {
             endpoint = picker.Pick(context);
+
+            // A picker's retry may land on an endpoint this connection already tried (a hash may well): its
+            // next attempts are its own best second choices, so ask for those first.
+            for (var extra = 1; extra <= ExtraPicks && (endpoint is null || endpoint.IsRemoved || tried.Contains(endpoint)); extra++)
+            {
+                endpoint = picker.Pick(new PickContext(context.FlowHash, context.ClientHash, context.Attempt + extra));
+            }
         }
 
         if (endpoint is null || endpoint.IsRemoved || tried.Contains(endpoint))
         {
-            // Pickers try to avoid repeats on a retry, but a hash may land on the same endpoint again:
-            // then walk the endpoint list from a flow-dependent start to the first untried one.
+            // Still nothing new: walk the endpoint list from a flow-dependent start to the first untried one.
             var endpoints = route.Endpoints;
             var start = (int)(context.FlowHash % (uint)endpoints.Length);
             endpoint = endpoints[start];
@@ -159,7 +189,7 @@ internal sealed partial class TcpForwarder
             }
         }
 
-        if (affinity is not null && !sticky)
+        if (affinity is not null && !sticky && !tried.Contains(endpoint))
         {
             // A concurrent first connection of the same client may have bound it already: follow it.
             var bound = affinity.Bind(clientAddress, endpoint);

@@ -15,6 +15,7 @@ public sealed class EndpointState
     private long _bytesToEndpoint;
     private long _bytesFromEndpoint;
     private bool _removed;
+    private int _weight;
 
     internal EndpointState(NamespacedName service, string portName, IPEndPoint endPoint, NamespacedName? pod, int weight = 1, ServicePortLoad? load = null)
     {
@@ -22,7 +23,7 @@ public sealed class EndpointState
         PortName = portName;
         EndPoint = endPoint;
         Pod = pod;
-        Weight = weight;
+        _weight = weight;
         Load = load ?? new ServicePortLoad();
     }
 
@@ -39,7 +40,7 @@ public sealed class EndpointState
     public NamespacedName? Pod { get; }
 
     /// <summary>The endpoint's relative share for weighted strategies (the pod's weight), 1-10000. Defaults to 1.</summary>
-    public int Weight { get; }
+    public int Weight => Volatile.Read(ref _weight);
 
     /// <summary>
     /// True once the endpoint has left its service (pod removed, unready, relabelled, or the port
@@ -91,6 +92,9 @@ public sealed class EndpointState
     }
 
     internal void MarkRemoved() => Volatile.Write(ref _removed, true);
+
+    /// <summary>The pod's weight changed: the endpoint (its counters, its affinity entries) stays, pickers are rebuilt.</summary>
+    internal void SetWeight(int weight) => Volatile.Write(ref _weight, weight);
 
     /// <summary>Counts bytes forwarded to the endpoint (<paramref name="toEndpoint"/>) or from it.</summary>
     internal void AddBytes(bool toEndpoint, long count) =>

@@ -123,6 +123,22 @@ public sealed class SessionAffinityTableTests
     }
 
     [Fact]
+    public void StaleEntries_AreSweptInTime_EvenWhenTheirClientsNeverReturn()
+    {
+        var endpoints = TestEndpoints.Create(2);
+        var table = new SessionAffinityTable(TimeSpan.FromSeconds(30), 100, _time);
+        table.Bind(Alice, endpoints[0]);
+        table.Bind(Bob, endpoints[1]);
+        endpoints[1].MarkRemoved();
+
+        // Alice expires after 30 s of silence, Bob's endpoint left: once the sweep interval (the timeout,
+        // at most a minute) has passed, the next new client's Bind drops both.
+        _time.Advance(TimeSpan.FromSeconds(31));
+        table.Bind(ClientAddress.From(new IPEndPoint(IPAddress.Parse("10.0.0.3"), 1)), endpoints[0]);
+        Assert.Equal(1, table.Count);
+    }
+
+    [Fact]
     public void TryGet_KnownClient_AllocatesNothing()
     {
         var endpoints = TestEndpoints.Create(2);

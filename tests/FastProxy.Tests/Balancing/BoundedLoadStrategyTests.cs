@@ -136,6 +136,22 @@ public sealed class BoundedLoadStrategyTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Pick_RetryAfterTheOwnerWasFull_TakesTheNextWithRoom_NotTheOneThatFailed()
+    {
+        var endpoints = TestEndpoints.Create(5);
+        var bounded = new BoundedLoadStrategy(1.25).CreatePicker(endpoints);
+        var ring = new RingHashStrategy().CreatePicker(endpoints);
+        var walk = Enumerable.Range(0, 5).Select(a => ring.Pick(TestEndpoints.Flow(7, a))!).ToArray();
+
+        // The owner is full (capacity ceil(1.25 × 5 / 5) = 2, it holds 4): attempt 0 overflows to the second
+        // endpoint clockwise; its connect fails; attempt 1 must go on to the third, and attempt 2 to the fourth.
+        TestEndpoints.Open(walk[0], 4);
+        Assert.Same(walk[1], bounded.Pick(TestEndpoints.Flow(7)));
+        Assert.Same(walk[2], bounded.Pick(TestEndpoints.Flow(7, 1)));
+        Assert.Same(walk[3], bounded.Pick(TestEndpoints.Flow(7, 2)));
+    }
+
+    [Fact]
     public void Pick_SeparatelyBuiltEqualSets_Agree()
     {
         HashingMeasures.AssertSameChoices(new BoundedLoadStrategy(), 1, 1, 1, 1, 1);

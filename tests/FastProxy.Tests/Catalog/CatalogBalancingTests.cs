@@ -58,6 +58,29 @@ public sealed class CatalogBalancingTests
     }
 
     [Fact]
+    public void WeightChange_KeepsTheEndpoint_AndItsCounters_RebuildsThePicker()
+    {
+        var catalog = new ServiceCatalog();
+        catalog.Apply(new CatalogUpdate().SetService(Web() with { Balancer = BalancingStrategies.WeightedRoundRobin }).SetPod(Pod("web-1", "127.0.1.1")).SetPod(Pod("web-2", "127.0.1.2")));
+        var before = Port(catalog);
+        var web1 = before.Endpoints[0];
+        web1.OnConnecting();
+
+        catalog.SetPod(Pod("web-1", "127.0.1.1", weight: 3));
+
+        var after = Port(catalog);
+        Assert.Same(web1, after.Endpoints[0]);
+        Assert.False(web1.IsRemoved);
+        Assert.Equal(3, web1.Weight);
+        Assert.Equal(1, web1.ActiveConnections);
+        Assert.NotSame(before.Picker, after.Picker);
+
+        // The new schedule follows the new weights: 3 of every 4 picks.
+        var picks = Enumerable.Range(0, 400).Select(_ => after.Picker!.Pick(default)).Count(e => ReferenceEquals(e, web1));
+        Assert.Equal(300, picks);
+    }
+
+    [Fact]
     public void BalancerChange_SameEndpoints_RebuildsThePicker_KeepsEndpointState()
     {
         var catalog = new ServiceCatalog();

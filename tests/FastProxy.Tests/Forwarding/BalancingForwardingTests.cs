@@ -4,7 +4,9 @@ using System.Net.Sockets;
 using FastProxy.Balancing;
 using FastProxy.Model;
 using FastProxy.Tests;
+using FastProxy.Transport.Sockets;
 using FastProxy.Transport.Tests;
+using Microsoft.AspNetCore.Connections;
 
 namespace FastProxy.Forwarding.Tests;
 
@@ -176,6 +178,32 @@ public sealed class BalancingForwardingTests
     }
 
     [Fact]
+    public async Task Retry_ConnectionFactoryThrowsAnything_NextPodServes_CountersBalanced()
+    {
+        var factory = new FailingConnectionFactory(new SocketConnectionFactory());
+        await using var env = await ProxyTestEnvironment.StartAsync(pods: 2, b => b.UseConnectionFactory(factory));
+        await ReconfigureAsync(env, s => s with { SessionAffinity = SessionAffinity.ClientIP });
+        var web1 = Endpoint(env, 1);
+        factory.Failing = web1.EndPoint;
+
+        // Not a socket error: a user's connection factory may throw anything. It is web-1's failure all the same.
+        foreach (var client in Clients(5, 4))
+        {
+            Assert.Equal("web-2", await TestClient.WhoServesAsync(env.VirtualEndPoint, client));
+        }
+
+        Assert.True(web1.FailedConnects > 0);
+        Assert.True(await TestIO.EventuallyAsync(() => web1.ActiveConnections == 0 && web1.Load.ActiveConnections == 0), "Every connect and every connection was counted out again.");
+
+        // The clients stuck to web-2, the endpoint that answered, not to the one that failed.
+        factory.Failing = null;
+        foreach (var client in Clients(5, 4))
+        {
+            Assert.Equal("web-2", await TestClient.WhoServesAsync(env.VirtualEndPoint, client));
+        }
+    }
+
+    [Fact]
     public async Task Retry_TotalConnectTimeout_BoundsTheWaitWhenNoPodAnswers()
     {
         await using var env = await ProxyTestEnvironment.StartAsync(pods: 3, b => b.Configure(o =>
@@ -202,8 +230,20 @@ public sealed class BalancingForwardingTests
         Assert.Equal(SocketError.ConnectionReset, error.SocketErrorCode);
 
         // Two attempts fit in the budget (2 s, then the 0.5 s left); three full attempts would take 6 s.
+        // Only the first counts as the endpoint's failure: the second was cut short by the budget, not by the endpoint.
         Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(2.4), TimeSpan.FromSeconds(5));
-        Assert.Equal(2, env.Catalog.Current.Services[new("default", "web")].Ports[0].Endpoints.Sum(e => e.FailedConnects));
+        var endpoints = env.Catalog.Current.Services[new("default", "web")].Ports[0].Endpoints;
+        Assert.Equal(1, endpoints.Sum(e => e.FailedConnects));
+        Assert.True(await TestIO.EventuallyAsync(() => endpoints.All(e => e.ActiveConnections == 0)));
         blackholes.ForEach(b => b.Dispose());
+    }
+
+    /// <summary>Throws a non-socket exception for connects to one endpoint, as a user's factory might.</summary>
+    private sealed class FailingConnectionFactory(IConnectionFactory inner) : IConnectionFactory
+    {
+        public IPEndPoint? Failing { get; set; }
+
+        public ValueTask<ConnectionContext> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+            => endpoint.Equals(Failing) ? throw new InvalidOperationException("This factory cannot reach " + endpoint) : inner.ConnectAsync(endpoint, cancellationToken);
     }
 }
