@@ -1,11 +1,10 @@
 // Quick start: two backend "pods", one service in front of them, a few connections through the
 // virtual IP, a pod leaving, then a clean stop. Everything is on loopback and ends by itself.
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using FastProxy;
 using FastProxy.Catalog;
 using FastProxy.Model;
+using static FastProxy.Samples.DemoPods;
 
 using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 
@@ -46,33 +45,3 @@ Console.WriteLine($"after web-1 left: served by {await WhoServes(vip, stop.Token
 await proxy.StopAsync(stop.Token);
 await stop.CancelAsync();
 await Task.WhenAll(servers);
-
-static async Task<string> WhoServes(IPEndPoint endPoint, CancellationToken cancellationToken)
-{
-    using var client = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-    await client.ConnectAsync(endPoint, cancellationToken);
-    var buffer = new byte[64];
-    var read = await client.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
-    return Encoding.ASCII.GetString(buffer, 0, read);
-}
-
-static async Task GreetingServer(string name, IPEndPoint endPoint, CancellationToken cancellationToken)
-{
-    using var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-    listener.Bind(endPoint);
-    listener.Listen();
-    var greeting = Encoding.ASCII.GetBytes(name);
-    try
-    {
-        while (true)
-        {
-            using var connection = await listener.AcceptAsync(cancellationToken);
-            await connection.SendAsync(greeting, SocketFlags.None, cancellationToken);
-            connection.Shutdown(SocketShutdown.Both);
-        }
-    }
-    catch (OperationCanceledException)
-    {
-        // Sample over.
-    }
-}
