@@ -9,9 +9,12 @@ namespace FastProxy.Balancing;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A pick costs one pass over the endpoints (no division: loads are compared by cross-multiplying).
-/// The pass starts at an offset that advances by one on every pick, so endpoints tied for least load
-/// take turns instead of the first of them taking every connection until its count rises.
+/// Up to 64 endpoints, a pick is one pass over them (no division: loads are compared by
+/// cross-multiplying), starting at an offset that advances by one on every pick, so endpoints tied
+/// for least load take turns instead of the first of them taking every connection until its count
+/// rises. Beyond 64, the picker keeps a <see cref="LeastLoadTree"/>: every connection count change
+/// refreshes the endpoint's path to the root (log2 n comparisons, on connect and close), and a pick
+/// reads the root; ties go to the endpoint with the fewest connects started relative to its weight.
 /// </para>
 /// <para>
 /// A retry (<see cref="PickContext.Attempt"/> = k &gt; 0) returns the endpoint ranked k-th by load
@@ -30,10 +33,14 @@ public sealed class LeastConnectionsStrategy : IBalancingStrategy
     /// <inheritdoc />
     public IEndpointPicker CreatePicker(ImmutableArray<EndpointState> endpoints)
     {
-        return new Picker(PickerEndpoints.AsArray(endpoints));
+        var array = PickerEndpoints.AsArray(endpoints);
+        return new Picker(array, array.Length > ScanLimit ? new LeastLoadTree(array) : null);
     }
 
-    private sealed class Picker(EndpointState[] endpoints) : IEndpointPicker
+    /// <summary>Up to this many endpoints a pick scans them all; beyond, a tree of loads answers in one read.</summary>
+    internal const int ScanLimit = 64;
+
+    private sealed class Picker(EndpointState[] endpoints, LeastLoadTree? tree) : IEndpointPicker
     {
         // Starts at -1 so the first pick after a rebuild scans from the first endpoint.
         private int _offset = -1;
@@ -41,6 +48,16 @@ public sealed class LeastConnectionsStrategy : IBalancingStrategy
         public EndpointState? Pick(in PickContext context)
         {
             var n = (uint)endpoints.Length;
+            if (context.Attempt <= 0 && tree is not null)
+            {
+                // The root can trail a removal by one update: then scan, as for a small set.
+                var least = endpoints[tree.Least];
+                if (!least.IsRemoved)
+                {
+                    return least;
+                }
+            }
+
             if (context.Attempt <= 0)
             {
                 // The uint cast keeps the offset positive when the counter wraps.

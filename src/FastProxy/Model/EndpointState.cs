@@ -16,6 +16,8 @@ public sealed class EndpointState
     private long _bytesFromEndpoint;
     private bool _removed;
     private int _weight;
+    private long _connectsStarted;
+    private Balancing.LeastLoadTree.Leaf? _loadLeaf;
 
     internal EndpointState(NamespacedName service, string portName, IPEndPoint endPoint, NamespacedName? pod, int weight = 1, ServicePortLoad? load = null)
     {
@@ -71,10 +73,15 @@ public sealed class EndpointState
     internal ServicePortLoad Load { get; }
 
     /// <summary>A connection was picked for this endpoint and its connect starts.</summary>
+    /// <summary>Connects started to this endpoint (successful, failed and in flight): least-connections' tie-breaker.</summary>
+    internal long ConnectsStarted => Volatile.Read(ref _connectsStarted);
+
     internal void OnConnecting()
     {
+        Interlocked.Increment(ref _connectsStarted);
         Interlocked.Increment(ref _activeConnections);
         Load.Add(1);
+        Volatile.Read(ref _loadLeaf)?.Update();
     }
 
     internal void OnConnected() => Interlocked.Increment(ref _totalConnections);
@@ -89,7 +96,11 @@ public sealed class EndpointState
     {
         Interlocked.Decrement(ref _activeConnections);
         Load.Add(-1);
+        Volatile.Read(ref _loadLeaf)?.Update();
     }
+
+    /// <summary>A least-connections picker over this endpoint's set keeps a tree of loads: report count changes there.</summary>
+    internal void TrackLoadIn(Balancing.LeastLoadTree.Leaf leaf) => Volatile.Write(ref _loadLeaf, leaf);
 
     internal void MarkRemoved() => Volatile.Write(ref _removed, true);
 

@@ -154,3 +154,115 @@ public sealed class LeastConnectionsStrategyTests
         Assert.Throws<ArgumentException>(() => new LeastConnectionsStrategy().CreatePicker([]));
     }
 }
+
+/// <summary>Least-connections above <see cref="LeastConnectionsStrategy.ScanLimit"/> endpoints: the tree of loads.</summary>
+public sealed class LeastConnectionsTreeTests
+{
+    private const int Count = LeastConnectionsStrategy.ScanLimit * 2 + 3;
+
+    [Fact]
+    public void Pick_TakesTheUniqueLeastLoaded()
+    {
+        var endpoints = TestEndpoints.Create(Count);
+        foreach (var endpoint in endpoints)
+        {
+            TestEndpoints.Open(endpoint, 2);
+        }
+
+        var picker = new LeastConnectionsStrategy().CreatePicker(endpoints);
+        endpoints[73].OnConnectionClosed();
+        Assert.Same(endpoints[73], picker.Pick(default));
+
+        // Once it is as loaded as the others again, another endpoint is the least.
+        endpoints[73].OnConnecting();
+        endpoints[101].OnConnectionClosed();
+        Assert.Same(endpoints[101], picker.Pick(default));
+    }
+
+    [Fact]
+    public void ShortConnections_EveryEndpointTakesItsTurn()
+    {
+        // Each connection ends before the next starts, so every load is 0 at every pick: the tie-break
+        // (fewest connects started) must still spread them exactly evenly.
+        var endpoints = TestEndpoints.Create(Count);
+        var picker = new LeastConnectionsStrategy().CreatePicker(endpoints);
+        var counts = new int[Count];
+        for (var i = 0; i < Count * 10; i++)
+        {
+            var endpoint = picker.Pick(default)!;
+            endpoint.OnConnecting();
+            endpoint.OnConnectionClosed();
+            counts[endpoints.IndexOf(endpoint)]++;
+        }
+
+        Assert.All(counts, c => Assert.Equal(10, c));
+    }
+
+    [Fact]
+    public void LongConnections_SpreadByWeight()
+    {
+        var weights = Enumerable.Range(0, Count).Select(i => i % 3 == 0 ? 3 : 1).ToArray();
+        var endpoints = TestEndpoints.Create(weights);
+        var picker = new LeastConnectionsStrategy().CreatePicker(endpoints);
+        var total = weights.Sum() * 4;
+        for (var i = 0; i < total; i++)
+        {
+            TestEndpoints.Open(picker.Pick(default)!);
+        }
+
+        for (var i = 0; i < Count; i++)
+        {
+            Assert.Equal(4 * weights[i], endpoints[i].ActiveConnections);
+        }
+    }
+
+    [Fact]
+    public void Pick_NeverARemovedEndpoint()
+    {
+        var endpoints = TestEndpoints.Create(Count);
+        var picker = new LeastConnectionsStrategy().CreatePicker(endpoints);
+        var least = picker.Pick(default)!;
+        least.MarkRemoved();
+        for (var i = 0; i < Count; i++)
+        {
+            var picked = picker.Pick(default)!;
+            Assert.False(picked.IsRemoved);
+            TestEndpoints.Open(picked);
+        }
+    }
+
+    [Fact]
+    public void ConcurrentOpensAndCloses_LeaveTheTreeConsistent()
+    {
+        var endpoints = TestEndpoints.Create(Count);
+        var picker = new LeastConnectionsStrategy().CreatePicker(endpoints);
+        Parallel.For(0, 20_000, i =>
+        {
+            var endpoint = picker.Pick(default)!;
+            endpoint.OnConnecting();
+            if (i % 2 == 0)
+            {
+                endpoint.OnConnectionClosed();
+            }
+        });
+
+        // 10,000 connections stay open; once the racing updates are over, one more update per endpoint
+        // settles every path and the root is a true least. Long-lived picks kept loads within a few of each other.
+        foreach (var endpoint in endpoints)
+        {
+            endpoint.OnConnecting();
+            endpoint.OnConnectionClosed();
+        }
+
+        var min = endpoints.Min(e => e.ActiveConnections);
+        Assert.Equal(min, picker.Pick(default)!.ActiveConnections);
+        Assert.InRange(endpoints.Max(e => e.ActiveConnections) - min, 0, 8);
+    }
+
+    [Fact]
+    public void Pick_AllocatesNothing()
+    {
+        var picker = new LeastConnectionsStrategy().CreatePicker(TestEndpoints.Create(Count));
+        Assert.Equal(0, PickerAllocations.Measure(picker));
+    }
+}
