@@ -338,6 +338,13 @@ public sealed class ServiceCatalog
             }
 
             unchanged = false;
+            // A picker that tracks loads (least-connections' tree) re-registers its endpoints; any other must
+            // not leave them feeding the tree of a picker that is being replaced.
+            foreach (var endpoint in endpoints)
+            {
+                endpoint.TrackLoadIn(null);
+            }
+
             var picker = endpoints.IsEmpty ? null : _strategies.TryGet(service.Balancer, out var strategy)
                 ? strategy.CreatePicker(endpoints)
                 : throw new InvalidOperationException($"Strategy '{service.Balancer}' vanished after validation.");

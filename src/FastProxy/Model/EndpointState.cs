@@ -99,8 +99,10 @@ public sealed class EndpointState
         Volatile.Read(ref _loadLeaf)?.Update();
     }
 
-    /// <summary>A least-connections picker over this endpoint's set keeps a tree of loads: report count changes there.</summary>
-    internal void TrackLoadIn(Balancing.LeastLoadTree.Leaf leaf) => Volatile.Write(ref _loadLeaf, leaf);
+    /// <summary>A least-connections picker over this endpoint's set keeps a tree of loads: report count changes there (null: nowhere).</summary>
+    internal void TrackLoadIn(Balancing.LeastLoadTree.Leaf? leaf) => Volatile.Write(ref _loadLeaf, leaf);
+
+    internal bool IsLoadTracked => Volatile.Read(ref _loadLeaf) is not null;
 
     internal void MarkRemoved() => Volatile.Write(ref _removed, true);
 

@@ -95,6 +95,23 @@ public sealed class CatalogBalancingTests
     }
 
     [Fact]
+    public void LeastConnectionsTree_RegisteredWithItsEndpoints_UnregisteredWhenTheStrategyChanges()
+    {
+        var catalog = new ServiceCatalog();
+        var update = new CatalogUpdate().SetService(Web() with { Balancer = BalancingStrategies.LeastConnections });
+        for (var i = 1; i <= LeastConnectionsStrategy.ScanLimit + 1; i++)
+        {
+            update.SetPod(Pod($"web-{i}", $"127.0.{1 + (i / 250)}.{i % 250}"));
+        }
+
+        catalog.Apply(update);
+        Assert.All(Port(catalog).Endpoints, e => Assert.True(e.IsLoadTracked));
+
+        catalog.SetService(Web() with { Balancer = BalancingStrategies.RoundRobin });
+        Assert.All(Port(catalog).Endpoints, e => Assert.False(e.IsLoadTracked));
+    }
+
+    [Fact]
     public void RemovedEndpoint_IsFlagged_KeptOnesAreNot()
     {
         var catalog = new ServiceCatalog();
