@@ -47,23 +47,7 @@ internal sealed class SessionAffinityTable
 
     /// <summary>Returns the client's endpoint when its entry is live and the endpoint still serves; drops a stale entry.</summary>
     public bool TryGet(ClientAddress client, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EndpointState? endpoint)
-    {
-        if (_entries.TryGetValue(client, out var entry))
-        {
-            var now = _time.GetTimestamp();
-            if (!entry.Endpoint.IsRemoved && now - entry.LastUsed < _timeoutTicks)
-            {
-                entry.LastUsed = now;
-                endpoint = entry.Endpoint;
-                return true;
-            }
-
-            Remove(client, entry);
-        }
-
-        endpoint = null;
-        return false;
-    }
+        => TryGetLive(client, _time.GetTimestamp(), out endpoint);
 
     /// <summary>
     /// Records <paramref name="picked"/> for a client that had no live entry and returns the endpoint the
@@ -73,15 +57,9 @@ internal sealed class SessionAffinityTable
     public EndpointState Bind(ClientAddress client, EndpointState picked)
     {
         var now = _time.GetTimestamp();
-        if (_entries.TryGetValue(client, out var existing))
+        if (TryGetLive(client, now, out var bound))
         {
-            if (!existing.Endpoint.IsRemoved && now - existing.LastUsed < _timeoutTicks)
-            {
-                existing.LastUsed = now;
-                return existing.Endpoint;
-            }
-
-            Remove(client, existing);
+            return bound;
         }
 
         // Stale entries (expired, or to endpoints that left) are otherwise only dropped when their client
@@ -121,6 +99,28 @@ internal sealed class SessionAffinityTable
         }
     }
 
+    /// <summary>The client's endpoint when its entry is live and the endpoint still serves (refreshing the entry); a stale entry is dropped.</summary>
+    private bool TryGetLive(ClientAddress client, long now, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EndpointState? endpoint)
+    {
+        if (_entries.TryGetValue(client, out var entry))
+        {
+            if (IsLive(entry, now))
+            {
+                entry.LastUsed = now;
+                endpoint = entry.Endpoint;
+                return true;
+            }
+
+            Remove(client, entry);
+        }
+
+        endpoint = null;
+        return false;
+    }
+
+    /// <summary>An entry holds while its client came back within the timeout and its endpoint is still in the service.</summary>
+    private bool IsLive(Entry entry, long now) => !entry.Endpoint.IsRemoved && now - entry.LastUsed < _timeoutTicks;
+
     private void Remove(ClientAddress client, Entry entry)
     {
         // Removes only this entry: a concurrent Bind may already have replaced it.
@@ -148,7 +148,7 @@ internal sealed class SessionAffinityTable
 
         foreach (var (client, entry) in _entries)
         {
-            if (entry.Endpoint.IsRemoved || now - entry.LastUsed >= _timeoutTicks)
+            if (!IsLive(entry, now))
             {
                 Remove(client, entry);
             }

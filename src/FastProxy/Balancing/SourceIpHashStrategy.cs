@@ -22,67 +22,23 @@ public sealed class SourceIpHashStrategy : IBalancingStrategy
     public IEndpointPicker CreatePicker(ImmutableArray<EndpointState> endpoints)
     {
         var array = PickerEndpoints.AsArray(endpoints);
-        var equal = true;
-        foreach (var endpoint in array)
-        {
-            equal &= endpoint.Weight == array[0].Weight;
-        }
-
-        // With equal weights the cumulative array would be 1, 2, ..., N and the search would return the
-        // multiply-shift index itself, so skipping it changes no answer.
-        long[]? cumulative = null;
-        if (!equal)
-        {
-            cumulative = new long[array.Length];
-            long sum = 0;
-            for (var i = 0; i < array.Length; i++)
-            {
-                // As the other hashing strategies count them: a weight below 1 counts as 1.
-                sum += Math.Max(1, array[i].Weight);
-                cumulative[i] = sum;
-            }
-        }
-
-        return new Picker(array, cumulative);
+        return new Picker(array, new WeightedIndex(array, forSampling: false));
     }
 
-    private sealed class Picker(EndpointState[] endpoints, long[]? cumulative) : IEndpointPicker
+    private sealed class Picker(EndpointState[] endpoints, WeightedIndex index) : IEndpointPicker
     {
         public EndpointState? Pick(in PickContext context)
         {
-            var index = cumulative is null
-                ? (int)HashMixing.Reduce(context.ClientHash, (ulong)endpoints.Length)
-                : Weighted(context.ClientHash, cumulative);
+            var chosen = index.Locate(context.ClientHash);
 
             // A retry takes the next endpoints in address order: different from the first pick whenever
             // there are at least two, and the same on every sidecar.
             if (context.Attempt > 0)
             {
-                index = (int)((index + (uint)context.Attempt) % (uint)endpoints.Length);
+                chosen = (int)((chosen + (uint)context.Attempt) % (uint)endpoints.Length);
             }
 
-            return endpoints[index];
-        }
-
-        // The first endpoint whose cumulative weight exceeds the hash scaled onto [0, total weight).
-        private static int Weighted(ulong hash, long[] cumulative)
-        {
-            var point = (long)HashMixing.Reduce(hash, (ulong)cumulative[^1]);
-            int low = 0, high = cumulative.Length - 1;
-            while (low < high)
-            {
-                var middle = (int)((uint)(low + high) >> 1);
-                if (cumulative[middle] <= point)
-                {
-                    low = middle + 1;
-                }
-                else
-                {
-                    high = middle;
-                }
-            }
-
-            return low;
+            return endpoints[chosen];
         }
     }
 }

@@ -23,7 +23,4 @@ internal static class SplitMix64
     {
         return HashMixing.Mix(seed + ((ulong)position * Golden));
     }
-
-    /// <summary>Maps a random 64-bit value onto [0, <paramref name="bound"/>) by multiply-shift (Lemire): no division, bias below bound / 2^64.</summary>
-    public static long Below(ulong random, long bound) => (long)HashMixing.Reduce(random, (ulong)bound);
 }

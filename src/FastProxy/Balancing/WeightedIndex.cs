@@ -6,7 +6,8 @@ namespace FastProxy.Balancing;
 /// Turns a random 64-bit value into an endpoint index with probability proportional to weight: a
 /// multiply-shift when all weights are equal, else Walker's alias method (Vose's construction), one
 /// slot read and one comparison whatever the endpoint count. Built once per picker; shared by
-/// <see cref="RandomStrategy"/> and <see cref="PowerOfTwoChoicesStrategy"/>.
+/// <see cref="RandomStrategy"/> and <see cref="PowerOfTwoChoicesStrategy"/>, and by
+/// <see cref="SourceIpHashStrategy"/> for <see cref="Locate"/> (a stable mapping of a hash by cumulative weight).
 /// </summary>
 internal readonly struct WeightedIndex
 {
@@ -22,7 +23,9 @@ internal readonly struct WeightedIndex
     private readonly ulong[]? _keep;
     private readonly int[]? _alias;
 
-    public WeightedIndex(ReadOnlySpan<EndpointState> endpoints)
+    /// <param name="endpoints">The endpoints, in the picker's order.</param>
+    /// <param name="forSampling">Build the alias table <see cref="Sample"/> needs; a picker that only calls <see cref="Locate"/> does without.</param>
+    public WeightedIndex(ReadOnlySpan<EndpointState> endpoints, bool forSampling = true)
     {
         _count = endpoints.Length;
         var equal = true;
@@ -44,13 +47,16 @@ internal readonly struct WeightedIndex
             _ends[i] = _total;
         }
 
-        (_keep, _alias) = BuildAlias(endpoints, _total);
+        if (forSampling)
+        {
+            (_keep, _alias) = BuildAlias(endpoints, _total);
+        }
     }
 
     /// <summary>An index drawn by weight.</summary>
     public int Sample(ulong random)
     {
-        var slot = (int)SplitMix64.Below(random, _count);
+        var slot = (int)HashMixing.Reduce(random, (ulong)_count);
         return _keep is null || (uint)random < _keep[slot] ? slot : _alias![slot];
     }
 
@@ -60,7 +66,7 @@ internal readonly struct WeightedIndex
         if (_ends is null)
         {
             // Draw from the n - 1 others and step over the excluded one: one draw, no rejection loop.
-            var index = (int)SplitMix64.Below(random, _count - 1);
+            var index = (int)HashMixing.Reduce(random, (ulong)(_count - 1));
             return index >= excluded ? index + 1 : index;
         }
 
@@ -81,9 +87,17 @@ internal readonly struct WeightedIndex
 
         var start = excluded == 0 ? 0 : _ends[excluded - 1];
         var width = _ends[excluded] - start;
-        var point = SplitMix64.Below(random, _total - width);
+        var point = (long)HashMixing.Reduce(random, (ulong)(_total - width));
         return Find(_ends, point >= start ? point + width : point);
     }
+
+    /// <summary>
+    /// The index whose cumulative-weight range holds <paramref name="hash"/> scaled onto [0, total weight):
+    /// the same index for the same hash and endpoint set on every machine, each index taking a share of
+    /// hashes in proportion to its weight.
+    /// </summary>
+    public int Locate(ulong hash)
+        => _ends is null ? (int)HashMixing.Reduce(hash, (ulong)_count) : Find(_ends, (long)HashMixing.Reduce(hash, (ulong)_total));
 
     /// <summary>
     /// Vose's alias construction in exact integer arithmetic: every slot holds weight·n scaled so that a

@@ -166,13 +166,15 @@ internal sealed partial class TcpForwarder
 
             // A picker's retry may land on an endpoint this connection already tried (a hash may well): its
             // next attempts are its own best second choices, so ask for those first.
-            for (var extra = 1; extra <= ExtraPicks && (endpoint is null || endpoint.IsRemoved || tried.Contains(endpoint)); extra++)
+            var next = context;
+            for (var extra = 1; extra <= ExtraPicks && !IsUntried(endpoint, tried); extra++)
             {
-                endpoint = picker.Pick(new PickContext(context.FlowHash, context.ClientHash, context.Attempt + extra));
+                next = next.NextAttempt();
+                endpoint = picker.Pick(next);
             }
         }
 
-        if (endpoint is null || endpoint.IsRemoved || tried.Contains(endpoint))
+        if (!IsUntried(endpoint, tried))
         {
             // Still nothing new: walk the endpoint list from a flow-dependent start to the first untried one.
             var endpoints = route.Endpoints;
@@ -181,7 +183,7 @@ internal sealed partial class TcpForwarder
             for (var i = 0; i < endpoints.Length; i++)
             {
                 var candidate = endpoints[(start + i) % endpoints.Length];
-                if (!candidate.IsRemoved && !tried.Contains(candidate))
+                if (IsUntried(candidate, tried))
                 {
                     endpoint = candidate;
                     break;
@@ -202,6 +204,10 @@ internal sealed partial class TcpForwarder
         tried.Add(endpoint);
         return endpoint;
     }
+
+    /// <summary>An endpoint this connection may try next: one still in the service that it has not tried yet.</summary>
+    private static bool IsUntried([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] EndpointState? endpoint, in TriedEndpoints tried)
+        => endpoint is not null && !endpoint.IsRemoved && !tried.Contains(endpoint);
 
     /// <summary>Copies one direction until its sender finishes, then passes the FIN (or the reset) on.</summary>
     private static async Task<CloseReason> CopyAsync(ConnectionContext source, ConnectionContext destination, EndpointState endpoint, bool toEndpoint)
