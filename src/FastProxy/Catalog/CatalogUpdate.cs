@@ -51,6 +51,44 @@ public sealed class CatalogUpdate
         return this;
     }
 
+    /// <summary>Adds or replaces an endpoint slice.</summary>
+    /// <param name="slice">The slice's new definition.</param>
+    /// <returns>This batch, for chaining.</returns>
+    public CatalogUpdate SetEndpointSlice(EndpointSlice slice)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        _changes.Add(new Change(ChangeKind.SetEndpointSlice, slice.Id, null, null, slice));
+        return this;
+    }
+
+    /// <summary>Removes an endpoint slice; removing one that does not exist is not an error.</summary>
+    /// <param name="id">The slice's namespace and name.</param>
+    /// <returns>This batch, for chaining.</returns>
+    public CatalogUpdate RemoveEndpointSlice(NamespacedName id)
+    {
+        _changes.Add(new Change(ChangeKind.RemoveEndpointSlice, id, null, null));
+        return this;
+    }
+
+    /// <summary>Adds or replaces a core/v1 Endpoints object.</summary>
+    /// <param name="endpoints">The object's new definition.</param>
+    /// <returns>This batch, for chaining.</returns>
+    public CatalogUpdate SetEndpoints(Endpoints endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        _changes.Add(new Change(ChangeKind.SetEndpoints, endpoints.Id, null, null, null, endpoints));
+        return this;
+    }
+
+    /// <summary>Removes a core/v1 Endpoints object; removing one that does not exist is not an error.</summary>
+    /// <param name="id">The object's namespace and name.</param>
+    /// <returns>This batch, for chaining.</returns>
+    public CatalogUpdate RemoveEndpoints(NamespacedName id)
+    {
+        _changes.Add(new Change(ChangeKind.RemoveEndpoints, id, null, null));
+        return this;
+    }
+
     internal IReadOnlyList<Change> Changes => _changes;
 
     internal enum ChangeKind
@@ -59,7 +97,11 @@ public sealed class CatalogUpdate
         RemoveService,
         SetPod,
         RemovePod,
+        SetEndpointSlice,
+        RemoveEndpointSlice,
+        SetEndpoints,
+        RemoveEndpoints,
     }
 
-    internal readonly record struct Change(ChangeKind Kind, NamespacedName Id, Service? Service, Pod? Pod);
+    internal readonly record struct Change(ChangeKind Kind, NamespacedName Id, Service? Service, Pod? Pod, EndpointSlice? Slice = null, Endpoints? Endpoints = null);
 }

@@ -26,16 +26,11 @@ internal static class ObjectValidator
             errors.Add(new(subject, "metadata.name", $"must start with a lower-case letter, got \"{service.Name}\""));
         }
 
-        if (service.Type != ServiceType.ClusterIP)
-        {
-            errors.Add(new(subject, "spec.type", $"unsupported value \"{service.Type}\"; supported: ClusterIP"));
-        }
-
-        if (service.Ports.IsDefaultOrEmpty)
+        if (service.Ports.IsDefaultOrEmpty && !service.Headless && service.Type != ServiceType.ExternalName)
         {
             errors.Add(new(subject, "spec.ports", "must have at least one port"));
         }
-        else
+        else if (!service.Ports.IsDefaultOrEmpty)
         {
             ValidatePorts(subject, service.Ports, errors);
         }
@@ -81,6 +76,18 @@ internal static class ObjectValidator
         }
     }
 
+    public static void ValidateEndpointSlice(EndpointSlice slice, List<ValidationError> errors)
+    {
+        var subject = $"endpointslice {slice.Namespace}/{slice.Name}";
+        ValidateDnsLabel(subject, "metadata.namespace", slice.Namespace, errors);
+    }
+
+    public static void ValidateEndpoints(Endpoints endpoints, List<ValidationError> errors)
+    {
+        var subject = $"endpoints {endpoints.Namespace}/{endpoints.Name}";
+        ValidateDnsLabel(subject, "metadata.namespace", endpoints.Namespace, errors);
+    }
+
     private static void ValidatePorts(string subject, IReadOnlyList<ServicePort> ports, List<ValidationError> errors)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -103,11 +110,6 @@ internal static class ObjectValidator
             if (port.TargetPort is < 0 or > 65535)
             {
                 errors.Add(new(subject, $"{path}.targetPort", $"must be 1-65535, got {port.TargetPort}"));
-            }
-
-            if (port.Protocol != ServiceProtocol.Tcp)
-            {
-                errors.Add(new(subject, $"{path}.protocol", $"unsupported value \"{port.Protocol}\"; supported: TCP"));
             }
 
             if (ports.Count > 1 && string.IsNullOrEmpty(port.Name))

@@ -1,8 +1,10 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
 using FastProxy.Affinity;
 using FastProxy.Balancing;
+using FastProxy.Listeners;
 using FastProxy.Model;
 using Microsoft.Extensions.Primitives;
 
@@ -28,6 +30,27 @@ public sealed class ServiceCatalog
     private readonly Dictionary<NamespacedName, IPAddress> _clusterIPs = [];
     private readonly Dictionary<IPAddress, NamespacedName> _clusterIPOwners = [];
 
+    // Selectors and labels indexed by pair, so a pod change finds its services and a service its pods
+    // without scanning the namespace.
+    private readonly SelectorIndex _podLabels = new();
+    private readonly SelectorIndex _serviceSelectors = new();
+
+    // Explicit endpoints: slices by the service they name, core/v1 Endpoints by their (service's) name.
+    private readonly Dictionary<NamespacedName, EndpointSlice> _slices = [];
+    private readonly Dictionary<NamespacedName, Dictionary<string, EndpointSlice>> _slicesByService = [];
+    private readonly Dictionary<NamespacedName, Endpoints> _endpointsObjects = [];
+
+    // Every address:port a service listens on besides its VIP (all node ports under one wildcard key per
+    // number), with its owner, so two services never claim the same one.
+    private readonly Dictionary<ListenerKey, NamespacedName> _claims = [];
+    private readonly Dictionary<NamespacedName, ListenerKey[]> _claimsByService = [];
+
+    // Service ports with their node ports filled in, as published.
+    private readonly Dictionary<NamespacedName, ImmutableArray<ServicePort>> _resolvedPorts = [];
+    private readonly ImmutableArray<IPAddress> _nodeAddresses;
+    private readonly string? _nodeName;
+    private readonly string? _zone;
+
     private CatalogSnapshot _current;
     private CancellationTokenSource _changeTokenSource = new();
 
@@ -41,6 +64,9 @@ public sealed class ServiceCatalog
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SessionAffinityCapacity, 1, nameof(options.SessionAffinityCapacity));
         _affinityCapacity = options.SessionAffinityCapacity;
         _time = options.TimeProvider ?? throw new ArgumentException("TimeProvider must not be null.", nameof(options));
+        _nodeAddresses = [.. options.NodeAddresses];
+        _nodeName = options.NodeName;
+        _zone = options.Zone;
         _current = new CatalogSnapshot(0, ImmutableDictionary<NamespacedName, ServiceSnapshot>.Empty, []);
     }
 
@@ -99,6 +125,8 @@ public sealed class ServiceCatalog
             // 1. Fold the batch: the last change to an object wins.
             var serviceChanges = new Dictionary<NamespacedName, Service?>();
             var podChanges = new Dictionary<NamespacedName, Pod?>();
+            var sliceChanges = new Dictionary<NamespacedName, EndpointSlice?>();
+            var endpointsChanges = new Dictionary<NamespacedName, Endpoints?>();
             foreach (var change in update.Changes)
             {
                 switch (change.Kind)
@@ -107,28 +135,37 @@ public sealed class ServiceCatalog
                     case CatalogUpdate.ChangeKind.RemoveService: serviceChanges[change.Id] = null; break;
                     case CatalogUpdate.ChangeKind.SetPod: podChanges[change.Id] = change.Pod; break;
                     case CatalogUpdate.ChangeKind.RemovePod: podChanges[change.Id] = null; break;
+                    case CatalogUpdate.ChangeKind.SetEndpointSlice: sliceChanges[change.Id] = change.Slice; break;
+                    case CatalogUpdate.ChangeKind.RemoveEndpointSlice: sliceChanges[change.Id] = null; break;
+                    case CatalogUpdate.ChangeKind.SetEndpoints: endpointsChanges[change.Id] = change.Endpoints; break;
+                    case CatalogUpdate.ChangeKind.RemoveEndpoints: endpointsChanges[change.Id] = null; break;
                 }
             }
 
-            // 2. Validate every object and stage virtual IPs, before anything is mutated.
+            // 2. Validate every object, stage virtual IPs and node ports, before anything is mutated.
             var errors = new List<ValidationError>();
-            foreach (var service in serviceChanges.Values)
+            foreach (var service in serviceChanges.Values.OfType<Service>())
             {
-                if (service is not null)
-                {
-                    ObjectValidator.ValidateService(service, _strategies, errors);
-                }
+                ObjectValidator.ValidateService(service, _strategies, errors);
             }
 
-            foreach (var pod in podChanges.Values)
+            foreach (var pod in podChanges.Values.OfType<Pod>())
             {
-                if (pod is not null)
-                {
-                    ObjectValidator.ValidatePod(pod, errors);
-                }
+                ObjectValidator.ValidatePod(pod, errors);
+            }
+
+            foreach (var slice in sliceChanges.Values.OfType<EndpointSlice>())
+            {
+                ObjectValidator.ValidateEndpointSlice(slice, errors);
+            }
+
+            foreach (var endpoints in endpointsChanges.Values.OfType<Endpoints>())
+            {
+                ObjectValidator.ValidateEndpoints(endpoints, errors);
             }
 
             var stagedIPs = errors.Count == 0 ? StageClusterIPs(serviceChanges, errors) : null;
+            var stagedListeners = errors.Count == 0 ? StageListeners(serviceChanges, stagedIPs!, errors) : null;
             if (errors.Count > 0)
             {
                 throw new CatalogValidationException(errors);
@@ -138,7 +175,7 @@ public sealed class ServiceCatalog
             var affected = new HashSet<NamespacedName>();
             foreach (var (id, service) in serviceChanges)
             {
-                CommitService(id, service, stagedIPs!);
+                CommitService(id, service, stagedIPs!, stagedListeners!);
                 affected.Add(id);
             }
 
@@ -147,14 +184,26 @@ public sealed class ServiceCatalog
                 CommitPod(id, pod, affected);
             }
 
-            // 4. Rebuild the affected services, reusing endpoint state and pickers that did not change.
+            foreach (var (id, slice) in sliceChanges)
+            {
+                CommitSlice(id, slice, affected);
+            }
+
+            foreach (var (id, endpoints) in endpointsChanges)
+            {
+                CommitEndpoints(id, endpoints, affected);
+            }
+
+            // 4. Rebuild the affected services, reusing endpoint state and routes that did not change.
             var previous = _current;
             var services = previous.Services.ToBuilder();
             var changed = ImmutableArray.CreateBuilder<NamespacedName>();
+            var updatedEndpoints = new Dictionary<NamespacedName, List<EndpointState>>();
             foreach (var id in affected.OrderBy(static id => id.ToString(), StringComparer.Ordinal))
             {
                 previous.Services.TryGetValue(id, out var before);
-                var after = BuildService(id, before);
+                var updated = new List<EndpointState>();
+                var after = BuildService(id, before, updated);
                 if (ReferenceEquals(before, after))
                 {
                     continue;
@@ -170,6 +219,7 @@ public sealed class ServiceCatalog
                 }
 
                 changed.Add(id);
+                updatedEndpoints[id] = updated;
             }
 
             if (changed.Count == 0)
@@ -184,11 +234,13 @@ public sealed class ServiceCatalog
             _changeTokenSource = new CancellationTokenSource();
             fired.Cancel();
             fired.Dispose();
-            RetireRemovedEndpoints(previous, next);
-            Changed?.Invoke(this, new CatalogChangedEventArgs(next));
+            var changes = DescribeChanges(previous, next, updatedEndpoints);
+            Changed?.Invoke(this, new CatalogChangedEventArgs(next, changes));
             return next;
         }
     }
+
+    private static bool HasVirtualIP(Service service) => !service.Headless && service.Type != ServiceType.ExternalName;
 
     private Dictionary<NamespacedName, IPAddress> StageClusterIPs(Dictionary<NamespacedName, Service?> serviceChanges, List<ValidationError> errors)
     {
@@ -210,13 +262,13 @@ public sealed class ServiceCatalog
             }
 
             return !serviceChanges.TryGetValue(owner, out var ownerChange)
-                || (ownerChange is not null && (ownerChange.ClusterIP is null || ownerChange.ClusterIP.Equals(address)));
+                || (ownerChange is not null && HasVirtualIP(ownerChange) && (ownerChange.ClusterIP is null || ownerChange.ClusterIP.Equals(address)));
         }
 
         // Explicit addresses first, so an allocation in the same batch cannot take one of them.
         foreach (var (id, service) in serviceChanges.OrderBy(static c => c.Value?.ClusterIP is null))
         {
-            if (service is null)
+            if (service is null || !HasVirtualIP(service))
             {
                 continue;
             }
@@ -256,16 +308,152 @@ public sealed class ServiceCatalog
         return staged;
     }
 
-    private void CommitService(NamespacedName id, Service? service, Dictionary<NamespacedName, IPAddress> stagedIPs)
+    /// <summary>
+    /// Resolves node ports (the given ones, the ones allocated before, else new ones) and checks that no
+    /// address:port a changed service listens on is another service's.
+    /// </summary>
+    private Dictionary<NamespacedName, StagedListeners> StageListeners(Dictionary<NamespacedName, Service?> serviceChanges, Dictionary<NamespacedName, IPAddress> stagedIPs, List<ValidationError> errors)
+    {
+        var staged = new Dictionary<NamespacedName, StagedListeners>();
+        var stagedClaims = new Dictionary<ListenerKey, NamespacedName>();
+
+        // Claims of services in this batch are staged anew (or released); only the others keep theirs.
+        bool IsClaimedByOther(ListenerKey key, NamespacedName id, out NamespacedName owner)
+            => stagedClaims.TryGetValue(key, out owner)
+                ? owner != id
+                : _claims.TryGetValue(key, out owner) && owner != id && !serviceChanges.ContainsKey(owner);
+
+        bool TryClaim(NamespacedName id, ListenerKey key, string field, string what, List<ListenerKey> claims)
+        {
+            if (IsClaimedByOther(key, id, out var owner))
+            {
+                errors.Add(new($"service {id}", field, $"{what} is already {(IsNodePortKey(key) ? "allocated to" : "used by")} service {owner}"));
+                return false;
+            }
+
+            stagedClaims[key] = id;
+            if (!claims.Contains(key))
+            {
+                claims.Add(key);
+            }
+
+            return true;
+        }
+
+        // Explicit addresses and node ports first, so an allocation in the same batch cannot take one of them.
+        var pending = new List<(NamespacedName Id, Service Service, ServicePort[] Ports, List<ListenerKey> Claims)>();
+        foreach (var (id, service) in serviceChanges)
+        {
+            if (service is null || service.Type == ServiceType.ExternalName || service.Ports.IsDefaultOrEmpty)
+            {
+                continue;
+            }
+
+            var ports = service.Ports.ToArray();
+            var claims = new List<ListenerKey>();
+            stagedIPs.TryGetValue(id, out var address);
+            for (var i = 0; i < ports.Length; i++)
+            {
+                var port = ports[i];
+                if (address is not null)
+                {
+                    TryClaim(id, new ListenerKey(port.Protocol, new IPEndPoint(address, port.Port)), "spec.clusterIP", $"{address}:{port.Port}/{port.Protocol}", claims);
+                }
+
+                for (var j = 0; j < service.ExternalIPs.Length; j++)
+                {
+                    TryClaim(id, new ListenerKey(port.Protocol, new IPEndPoint(service.ExternalIPs[j], port.Port)), $"spec.externalIPs[{j}]", $"{service.ExternalIPs[j]}:{port.Port}/{port.Protocol}", claims);
+                }
+
+                if (service.Type == ServiceType.LoadBalancer)
+                {
+                    if (service.LoadBalancerIP is { } loadBalancerIP)
+                    {
+                        TryClaim(id, new ListenerKey(port.Protocol, new IPEndPoint(loadBalancerIP, port.Port)), "spec.loadBalancerIP", $"{loadBalancerIP}:{port.Port}/{port.Protocol}", claims);
+                    }
+
+                    for (var j = 0; j < service.LoadBalancerIngress.Length; j++)
+                    {
+                        TryClaim(id, new ListenerKey(port.Protocol, new IPEndPoint(service.LoadBalancerIngress[j], port.Port)), $"status.loadBalancer.ingress[{j}].ip", $"{service.LoadBalancerIngress[j]}:{port.Port}/{port.Protocol}", claims);
+                    }
+                }
+
+                if (UsesNodePorts(service) && port.NodePort != 0)
+                {
+                    TryClaim(id, NodePortKey(port.Protocol, port.NodePort), $"spec.ports[{i}].nodePort", $"{port.NodePort}/{port.Protocol}", claims);
+                }
+            }
+
+            pending.Add((id, service, ports, claims));
+        }
+
+        foreach (var (id, service, ports, claims) in pending)
+        {
+            for (var i = 0; i < ports.Length && UsesNodePorts(service); i++)
+            {
+                var port = ports[i];
+                if (port.NodePort != 0)
+                {
+                    continue;
+                }
+
+                // Keep the number allocated before while it is free, so an unrelated edit never moves a node port.
+                var kept = _resolvedPorts.TryGetValue(id, out var resolved)
+                    ? resolved.FirstOrDefault(p => p.NodePort != 0 && p.Protocol == port.Protocol && string.Equals(p.Name, port.Name, StringComparison.Ordinal))?.NodePort
+                    : null;
+                var number = kept is { } k && !IsClaimedByOther(NodePortKey(port.Protocol, k), id, out _) && !claims.Contains(NodePortKey(port.Protocol, k))
+                    ? k
+                    : NodePortAllocator.Allocate(id, port, candidate => IsClaimedByOther(NodePortKey(port.Protocol, candidate), id, out _) || claims.Contains(NodePortKey(port.Protocol, candidate)));
+                if (number is null)
+                {
+                    errors.Add(new($"service {id}", $"spec.ports[{i}].nodePort", $"no free node port left in {NodePortAllocator.First}-{NodePortAllocator.Last}"));
+                    continue;
+                }
+
+                ports[i] = port with { NodePort = number.Value };
+                TryClaim(id, NodePortKey(port.Protocol, number.Value), $"spec.ports[{i}].nodePort", $"{number}/{port.Protocol}", claims);
+            }
+
+            staged[id] = new StagedListeners([.. ports], [.. claims]);
+        }
+
+        return staged;
+    }
+
+    private static bool UsesNodePorts(Service service) => service.Type is ServiceType.NodePort or ServiceType.LoadBalancer;
+
+    // A node port listens on every node address: one claim stands for all of them.
+    private static ListenerKey NodePortKey(ServiceProtocol protocol, int number) => new(protocol, new IPEndPoint(IPAddress.Any, number));
+
+    private static bool IsNodePortKey(ListenerKey key) => key.EndPoint.Address.Equals(IPAddress.Any);
+
+    private void CommitService(NamespacedName id, Service? service, Dictionary<NamespacedName, IPAddress> stagedIPs, Dictionary<NamespacedName, StagedListeners> stagedListeners)
     {
         if (_clusterIPs.Remove(id, out var oldAddress) && _clusterIPOwners.TryGetValue(oldAddress, out var owner) && owner == id)
         {
             _clusterIPOwners.Remove(oldAddress);
         }
 
+        if (_claimsByService.Remove(id, out var oldClaims))
+        {
+            foreach (var key in oldClaims)
+            {
+                if (_claims.TryGetValue(key, out var claimant) && claimant == id)
+                {
+                    _claims.Remove(key);
+                }
+            }
+        }
+
+        _resolvedPorts.Remove(id);
+        if (_servicesByNamespace.TryGetValue(id.Namespace, out var inNamespace) && inNamespace.TryGetValue(id.Name, out var old) && old.Selector is { } oldSelector)
+        {
+            _serviceSelectors.Remove(id.Namespace, id.Name, oldSelector.MatchLabels);
+        }
+
         if (service is null)
         {
-            if (_servicesByNamespace.TryGetValue(id.Namespace, out var inNamespace) && inNamespace.Remove(id.Name) && inNamespace.Count == 0)
+            if (inNamespace is not null && inNamespace.Remove(id.Name) && inNamespace.Count == 0)
             {
                 _servicesByNamespace.Remove(id.Namespace);
             }
@@ -273,9 +461,25 @@ public sealed class ServiceCatalog
             return;
         }
 
-        var address = stagedIPs[id];
-        _clusterIPs[id] = address;
-        _clusterIPOwners[address] = id;
+        if (stagedIPs.TryGetValue(id, out var address))
+        {
+            _clusterIPs[id] = address;
+            _clusterIPOwners[address] = id;
+        }
+
+        var listeners = stagedListeners.TryGetValue(id, out var l) ? l : new StagedListeners(service.Ports.IsDefault ? [] : service.Ports, []);
+        foreach (var key in listeners.Claims)
+        {
+            _claims[key] = id;
+        }
+
+        _claimsByService[id] = listeners.Claims;
+        _resolvedPorts[id] = listeners.Ports;
+        if (service.Selector is { } selector)
+        {
+            _serviceSelectors.Add(id.Namespace, id.Name, selector.MatchLabels);
+        }
+
         GetOrAdd(_servicesByNamespace, id.Namespace)[id.Name] = service;
     }
 
@@ -285,17 +489,32 @@ public sealed class ServiceCatalog
         Pod? old = null;
         pods?.TryGetValue(id.Name, out old);
 
-        // Both the old and the new labels matter: a relabel leaves one service and joins another.
+        // Both the old and the new labels matter: a relabel leaves one service and joins another. Only
+        // services whose selector requires one of the pod's pairs can match it.
         if (_servicesByNamespace.TryGetValue(id.Namespace, out var services))
         {
-            foreach (var service in services.Values)
+            var candidates = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var labels in (ReadOnlySpan<IReadOnlyDictionary<string, string>?>)[old?.Labels, pod?.Labels])
             {
-                var selector = service.Selector;
-                if (selector is not null && ((old is not null && selector.Matches(old.Labels)) || (pod is not null && selector.Matches(pod.Labels))))
+                foreach (var (key, value) in labels ?? FrozenDictionary<string, string>.Empty)
                 {
-                    affected.Add(service.Id);
+                    candidates.UnionWith(_serviceSelectors.Get(id.Namespace, key, value));
                 }
             }
+
+            foreach (var name in candidates)
+            {
+                var selector = services[name].Selector!;
+                if ((old is not null && selector.Matches(old.Labels)) || (pod is not null && selector.Matches(pod.Labels)))
+                {
+                    affected.Add(new NamespacedName(id.Namespace, name));
+                }
+            }
+        }
+
+        if (old is not null)
+        {
+            _podLabels.Remove(id.Namespace, id.Name, old.Labels);
         }
 
         if (pod is null)
@@ -308,92 +527,201 @@ public sealed class ServiceCatalog
         else
         {
             GetOrAdd(_podsByNamespace, id.Namespace)[id.Name] = pod;
+            _podLabels.Add(id.Namespace, id.Name, pod.Labels);
         }
     }
 
-    private ServiceSnapshot? BuildService(NamespacedName id, ServiceSnapshot? before)
+    private void CommitSlice(NamespacedName id, EndpointSlice? slice, HashSet<NamespacedName> affected)
+    {
+        if (_slices.Remove(id, out var old))
+        {
+            var service = new NamespacedName(id.Namespace, old.ServiceName);
+            if (_slicesByService.TryGetValue(service, out var slices) && slices.Remove(id.Name) && slices.Count == 0)
+            {
+                _slicesByService.Remove(service);
+            }
+
+            affected.Add(service);
+        }
+
+        if (slice is not null)
+        {
+            var service = new NamespacedName(id.Namespace, slice.ServiceName);
+            _slices[id] = slice;
+            if (!_slicesByService.TryGetValue(service, out var slices))
+            {
+                slices = new Dictionary<string, EndpointSlice>(StringComparer.Ordinal);
+                _slicesByService[service] = slices;
+            }
+
+            slices[id.Name] = slice;
+            affected.Add(service);
+        }
+    }
+
+    private void CommitEndpoints(NamespacedName id, Endpoints? endpoints, HashSet<NamespacedName> affected)
+    {
+        if (endpoints is null)
+        {
+            _endpointsObjects.Remove(id);
+        }
+        else
+        {
+            _endpointsObjects[id] = endpoints;
+        }
+
+        affected.Add(id);
+    }
+
+    private ServiceSnapshot? BuildService(NamespacedName id, ServiceSnapshot? before, List<EndpointState> updated)
     {
         if (!_servicesByNamespace.TryGetValue(id.Namespace, out var services) || !services.TryGetValue(id.Name, out var service))
         {
             return null;
         }
 
-        var address = _clusterIPs[id];
-        var selected = SelectPods(service);
-        var ports = ImmutableArray.CreateBuilder<ServicePortSnapshot>(service.Ports.Length);
-        var unchanged = before is not null && ReferenceEquals(before.Service, service) && before.ClusterIP.Equals(address);
-        for (var i = 0; i < service.Ports.Length; i++)
+        var address = _clusterIPs.TryGetValue(id, out var a) ? a : null;
+        if (service.Type == ServiceType.ExternalName)
         {
-            var port = service.Ports[i];
-            var previous = before?.Ports.FirstOrDefault(p => p.Port == port);
-            var load = previous?.Load ?? new ServicePortLoad();
-            var endpoints = BuildEndpoints(id, port, selected, previous, load, out var weightsChanged);
-            var sameBalancing = before is not null && string.Equals(before.Service.Balancer, service.Balancer, StringComparison.OrdinalIgnoreCase);
-            if (previous is not null && !weightsChanged && sameBalancing && SameAffinity(previous.Affinity, service)
-                && previous.VirtualEndPoint.Address.Equals(address) && previous.Endpoints.SequenceEqual(endpoints))
+            // Answered by discovery; nothing listens and nothing is forwarded.
+            return before is not null && ReferenceEquals(before.Service, service) ? before : new ServiceSnapshot(service, null, []);
+        }
+
+        var portSpecs = _resolvedPorts[id];
+        var pods = SelectPods(service);
+        var slices = _slicesByService.TryGetValue(id, out var s) ? s.Values : null;
+
+        // Like Kubernetes' mirroring controller: Endpoints back only a service without a selector.
+        var mirrored = service.Selector is not { IsEmpty: false } && _endpointsObjects.TryGetValue(id, out var e) ? e : null;
+        var unchanged = before is not null && ReferenceEquals(before.Service, service) && Equals(before.ClusterIP, address) && before.Ports.Length == portSpecs.Length;
+        var sameBalancing = before is not null && string.Equals(before.Service.Balancer, service.Balancer, StringComparison.OrdinalIgnoreCase);
+        var ports = ImmutableArray.CreateBuilder<ServicePortSnapshot>(portSpecs.Length);
+        var candidates = new List<EndpointCandidate>();
+        foreach (var port in portSpecs)
+        {
+            var previous = before?.Ports.FirstOrDefault(p => p.Port.Protocol == port.Protocol && string.Equals(p.Port.Name, port.Name, StringComparison.Ordinal));
+            candidates.Clear();
+            EndpointSources.FromPods(service, port, pods, candidates);
+            if (slices is not null)
             {
-                // Same endpoints and settings: keep the picker, and with it any state it carries (a round-robin cursor).
+                EndpointSources.FromSlices(port, slices, candidates);
+            }
+
+            if (mirrored is not null)
+            {
+                EndpointSources.FromEndpoints(port, mirrored, candidates);
+            }
+
+            var load = previous?.Internal.Load ?? new ServicePortLoad();
+            var all = BuildEndpoints(id, port, candidates, previous, load, updated, out var statesChanged);
+            var cluster = TrafficRouting.Cluster(all, service.TrafficDistribution, _nodeName, _zone);
+            var local = service.InternalTrafficPolicy == TrafficPolicy.Local || service.ExternalTrafficPolicy == TrafficPolicy.Local
+                ? TrafficRouting.Local(all, _nodeName)
+                : [];
+            var internalSet = service.InternalTrafficPolicy == TrafficPolicy.Local ? local : cluster;
+            var externalSet = service.ExternalTrafficPolicy == TrafficPolicy.Local ? local : cluster;
+            var virtualEndPoint = address is null ? null : new IPEndPoint(address, port.Port);
+            var listeners = ListenersOf(service, port);
+            if (previous is not null && !statesChanged && sameBalancing && previous.Port == port && Equals(previous.VirtualEndPoint, virtualEndPoint)
+                && SameAffinity(previous.Internal.Affinity, service) && SameListeners(previous, listeners)
+                && previous.AllEndpoints.SequenceEqual(all) && previous.Internal.Endpoints.SequenceEqual(internalSet) && previous.External.Endpoints.SequenceEqual(externalSet))
+            {
+                // Same endpoints and settings: keep the routes, and with them any state their pickers carry (a round-robin cursor).
                 ports.Add(previous);
                 continue;
             }
 
             unchanged = false;
+
             // A picker that tracks loads (least-connections' tree) re-registers its endpoints; any other must
-            // not leave them feeding the tree of a picker that is being replaced.
-            foreach (var endpoint in endpoints)
+            // not leave them feeding the tree of a picker that is being replaced. When the two routes differ,
+            // an endpoint in both feeds the external route's tree only: the internal one then balances on loads
+            // it last saw for it (still a valid endpoint, only less evenly).
+            foreach (var endpoint in all)
             {
                 endpoint.TrackLoadIn(null);
             }
 
-            var picker = endpoints.IsEmpty ? null : _strategies.TryGet(service.Balancer, out var strategy)
-                ? strategy.CreatePicker(endpoints)
-                : throw new InvalidOperationException($"Strategy '{service.Balancer}' vanished after validation.");
-
-            // Affinity entries survive endpoint changes (entries to a removed endpoint drop out on lookup).
-            var affinity = service.SessionAffinity != SessionAffinity.ClientIP ? null
-                : SameAffinity(previous?.Affinity, service) ? previous!.Affinity
-                : new SessionAffinityTable(service.SessionAffinityTimeout, _affinityCapacity, _time);
-            ports.Add(new ServicePortSnapshot(id, port, new IPEndPoint(address, port.Port), endpoints, picker, load, affinity));
+            var internalRoute = BuildRoute(service, port, internalSet, load, previous?.Internal.Affinity);
+            var externalRoute = externalSet.SequenceEqual(internalSet)
+                ? internalRoute
+                : BuildRoute(service, port, externalSet, load, previous is not null && !ReferenceEquals(previous.External, previous.Internal) ? previous.External.Affinity : null);
+            ports.Add(new ServicePortSnapshot(id, port, virtualEndPoint, all, internalRoute, externalRoute, listeners));
         }
 
-        return unchanged && before!.Ports.Length == ports.Count ? before : new ServiceSnapshot(service, address, ports.MoveToImmutable());
+        return unchanged ? before : new ServiceSnapshot(service, address, ports.MoveToImmutable());
     }
+
+    private PortRoute BuildRoute(Service service, ServicePort port, ImmutableArray<EndpointState> endpoints, ServicePortLoad load, SessionAffinityTable? previousAffinity)
+    {
+        var picker = endpoints.IsEmpty ? null : _strategies.TryGet(service.Balancer, out var strategy)
+            ? strategy.CreatePicker(endpoints)
+            : throw new InvalidOperationException($"Strategy '{service.Balancer}' vanished after validation.");
+
+        // Affinity entries survive endpoint changes; the forwarder ignores entries to endpoints a route no longer takes.
+        var affinity = service.SessionAffinity != SessionAffinity.ClientIP ? null
+            : SameAffinity(previousAffinity, service) ? previousAffinity
+            : new SessionAffinityTable(service.SessionAffinityTimeout, _affinityCapacity, _time);
+        return new PortRoute(service.Id, port, endpoints, picker, load, affinity);
+    }
+
+    private PortListeners ListenersOf(Service service, ServicePort port)
+    {
+        var nodePorts = UsesNodePorts(service) && port.NodePort != 0
+            ? _nodeAddresses.Select(address => new IPEndPoint(address, port.NodePort)).ToImmutableArray()
+            : [];
+        var external = service.ExternalIPs.Distinct().Select(address => new IPEndPoint(address, port.Port)).ToImmutableArray();
+        var loadBalancer = service.Type != ServiceType.LoadBalancer ? []
+            : (service.LoadBalancerIP is { } ip ? service.LoadBalancerIngress.Prepend(ip) : service.LoadBalancerIngress)
+                .Distinct().Select(address => new IPEndPoint(address, port.Port)).ToImmutableArray();
+        return new PortListeners(nodePorts, external, loadBalancer);
+    }
+
+    private static bool SameListeners(ServicePortSnapshot previous, PortListeners listeners)
+        => previous.NodePortEndPoints.SequenceEqual(listeners.NodePorts)
+            && previous.ExternalEndPoints.SequenceEqual(listeners.ExternalIPs)
+            && previous.LoadBalancerEndPoints.SequenceEqual(listeners.LoadBalancer);
 
     private static bool SameAffinity(SessionAffinityTable? table, Service service)
         => service.SessionAffinity == SessionAffinity.ClientIP
             ? table is not null && table.Timeout == service.SessionAffinityTimeout
             : table is null;
 
-    /// <summary>Flags the endpoints that left (so affinity drops them); endpoints that stayed are the same instances.</summary>
-    private static void RetireRemovedEndpoints(CatalogSnapshot previous, CatalogSnapshot next)
+    /// <summary>
+    /// Says what each changed service gained, lost and updated, and flags the endpoints that left (so
+    /// affinity drops them); endpoints that stayed are the same instances.
+    /// </summary>
+    private static ImmutableArray<ServiceChange> DescribeChanges(CatalogSnapshot previous, CatalogSnapshot next, Dictionary<NamespacedName, List<EndpointState>> updated)
     {
+        var changes = ImmutableArray.CreateBuilder<ServiceChange>(next.ChangedServices.Length);
         foreach (var id in next.ChangedServices)
         {
-            if (!previous.Services.TryGetValue(id, out var before))
+            previous.Services.TryGetValue(id, out var before);
+            next.Services.TryGetValue(id, out var after);
+            var old = EndpointsOf(before);
+            var current = EndpointsOf(after);
+            var removed = old.Where(endpoint => !current.Contains(endpoint)).ToImmutableArray();
+            foreach (var endpoint in removed)
             {
-                continue;
+                endpoint.MarkRemoved();
             }
 
-            var kept = new HashSet<EndpointState>(ReferenceEqualityComparer.Instance);
-            if (next.Services.TryGetValue(id, out var after))
-            {
-                foreach (var port in after.Ports)
-                {
-                    kept.UnionWith(port.Endpoints);
-                }
-            }
-
-            foreach (var port in before.Ports)
-            {
-                foreach (var endpoint in port.Endpoints)
-                {
-                    if (!kept.Contains(endpoint))
-                    {
-                        endpoint.MarkRemoved();
-                    }
-                }
-            }
+            var kind = before is null ? ServiceChangeKind.Added : after is null ? ServiceChangeKind.Removed : ServiceChangeKind.Updated;
+            changes.Add(new ServiceChange(id, kind, [.. current.Where(endpoint => !old.Contains(endpoint))], removed, [.. updated[id].Distinct()]));
         }
+
+        return changes.MoveToImmutable();
+    }
+
+    private static HashSet<EndpointState> EndpointsOf(ServiceSnapshot? service)
+    {
+        var endpoints = new HashSet<EndpointState>(ReferenceEqualityComparer.Instance);
+        foreach (var port in service?.Ports ?? [])
+        {
+            endpoints.UnionWith(port.AllEndpoints);
+        }
+
+        return endpoints;
     }
 
     private List<Pod> SelectPods(Service service)
@@ -401,9 +729,9 @@ public sealed class ServiceCatalog
         var selected = new List<Pod>();
         if (service.Selector is { IsEmpty: false } selector && _podsByNamespace.TryGetValue(service.Namespace, out var pods))
         {
-            foreach (var pod in pods.Values)
+            foreach (var name in _podLabels.Narrowest(service.Namespace, selector))
             {
-                if (pod.Ready && selector.Matches(pod.Labels))
+                if (pods.TryGetValue(name, out var pod) && selector.Matches(pod.Labels))
                 {
                     selected.Add(pod);
                 }
@@ -413,44 +741,64 @@ public sealed class ServiceCatalog
         return selected;
     }
 
-    private static ImmutableArray<EndpointState> BuildEndpoints(NamespacedName service, ServicePort port, List<Pod> pods, ServicePortSnapshot? previous, ServicePortLoad load, out bool weightsChanged)
+    private static ImmutableArray<EndpointState> BuildEndpoints(NamespacedName service, ServicePort port, List<EndpointCandidate> candidates, ServicePortSnapshot? previous, ServicePortLoad load, List<EndpointState> updated, out bool statesChanged)
     {
-        weightsChanged = false;
-        if (pods.Count == 0)
+        statesChanged = false;
+        if (candidates.Count == 0)
         {
             return [];
         }
 
         // Endpoint state (connection counts, traffic totals) carries over while the endpoint stays.
         Dictionary<IPEndPoint, EndpointState>? existing = null;
-        if (previous is not null && !previous.Endpoints.IsEmpty && previous.Port == port)
+        if (previous is not null && !previous.AllEndpoints.IsEmpty)
         {
-            existing = previous.Endpoints.ToDictionary(static e => e.EndPoint);
+            existing = previous.AllEndpoints.ToDictionary(static e => e.EndPoint);
         }
 
-        var endpoints = new EndpointState[pods.Count];
-        for (var i = 0; i < pods.Count; i++)
+        var seen = new HashSet<IPEndPoint>(candidates.Count);
+        var endpoints = new List<EndpointState>(candidates.Count);
+        foreach (var candidate in candidates)
         {
-            var endPoint = new IPEndPoint(pods[i].Address, port.EffectiveTargetPort);
-            if (existing is not null && existing.TryGetValue(endPoint, out var state) && state.Pod == pods[i].Id)
+            if (!seen.Add(candidate.EndPoint))
             {
-                // The same endpoint, so its counters and affinity entries carry on; a new weight only rebuilds the picker.
-                if (state.Weight != pods[i].Weight)
+                // The same address and port twice (a pod and a slice, two slices): one endpoint, the first given.
+                continue;
+            }
+
+            if (existing is not null && existing.TryGetValue(candidate.EndPoint, out var state) && state.Pod == candidate.Pod
+                && state.Placement == candidate.Placement && string.Equals(state.PortName, port.Name, StringComparison.Ordinal))
+            {
+                // The same endpoint, so its counters and affinity entries carry on; new conditions or a new weight only rebuild routes.
+                var changedHere = false;
+                if (state.Weight != candidate.Weight)
                 {
-                    state.SetWeight(pods[i].Weight);
-                    weightsChanged = true;
+                    state.SetWeight(candidate.Weight);
+                    changedHere = true;
                 }
 
-                endpoints[i] = state;
+                if (state.Conditions != candidate.Conditions)
+                {
+                    state.SetConditions(candidate.Conditions);
+                    changedHere = true;
+                }
+
+                if (changedHere)
+                {
+                    statesChanged = true;
+                    updated.Add(state);
+                }
+
+                endpoints.Add(state);
             }
             else
             {
-                endpoints[i] = new EndpointState(service, port.Name, endPoint, pods[i].Id, pods[i].Weight, load);
+                endpoints.Add(new EndpointState(service, port.Name, candidate.EndPoint, candidate.Pod, candidate.Weight, load, candidate.Placement, candidate.Conditions));
             }
         }
 
-        Array.Sort(endpoints, EndpointOrder.Instance);
-        return ImmutableArray.Create(endpoints);
+        endpoints.Sort(EndpointOrder.Instance);
+        return [.. endpoints];
     }
 
     private static Dictionary<string, T> GetOrAdd<T>(Dictionary<string, Dictionary<string, T>> index, string key)
@@ -463,6 +811,9 @@ public sealed class ServiceCatalog
 
         return inner;
     }
+
+    /// <summary>A changed service's ports with their node ports resolved, and every address:port it claims.</summary>
+    private readonly record struct StagedListeners(ImmutableArray<ServicePort> Ports, ListenerKey[] Claims);
 
     /// <summary>Orders endpoints by address bytes, then port, then pod, so picker order does not depend on insertion order.</summary>
     private sealed class EndpointOrder : IComparer<EndpointState>

@@ -13,6 +13,19 @@ public sealed class ServiceCatalogOptions
     public IPNetwork ServiceCidr { get; set; } = IPNetwork.Parse("127.96.0.0/12");
 
     /// <summary>
+    /// The addresses <see cref="Model.ServiceType.NodePort"/> and <see cref="Model.ServiceType.LoadBalancer"/>
+    /// services listen on at their node ports. Defaults to <c>127.0.0.1</c> only, so nothing is exposed
+    /// beyond this machine unless asked (<c>0.0.0.0</c> is every address, as kube-proxy's default).
+    /// </summary>
+    public IList<IPAddress> NodeAddresses { get; } = [IPAddress.Loopback];
+
+    /// <summary>This node's name: endpoints whose node name matches are local for <see cref="Model.TrafficPolicy.Local"/> and <see cref="Model.TrafficDistribution.PreferSameNode"/>. Defaults to null (no endpoint is local).</summary>
+    public string? NodeName { get; set; }
+
+    /// <summary>This node's zone, for <see cref="Model.TrafficDistribution.PreferSameZone"/>. Defaults to null (no zone preference applies).</summary>
+    public string? Zone { get; set; }
+
+    /// <summary>
     /// The balancing strategies services may name, besides the built-in ones. A name may be registered
     /// once. Defaults to empty.
     /// </summary>

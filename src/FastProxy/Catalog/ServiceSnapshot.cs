@@ -7,7 +7,7 @@ namespace FastProxy.Catalog;
 /// <summary>The immutable state of one service in one catalog version.</summary>
 public sealed class ServiceSnapshot
 {
-    internal ServiceSnapshot(Service service, IPAddress clusterIP, ImmutableArray<ServicePortSnapshot> ports)
+    internal ServiceSnapshot(Service service, IPAddress? clusterIP, ImmutableArray<ServicePortSnapshot> ports)
     {
         Service = service;
         ClusterIP = clusterIP;
@@ -17,10 +17,10 @@ public sealed class ServiceSnapshot
     /// <summary>The service definition as it was given.</summary>
     public Service Service { get; }
 
-    /// <summary>The virtual IP: the one given, or the one the catalog allocated.</summary>
-    public IPAddress ClusterIP { get; }
+    /// <summary>The virtual IP: the one given, or the one the catalog allocated; null for headless and ExternalName services.</summary>
+    public IPAddress? ClusterIP { get; }
 
-    /// <summary>One entry per service port, in the order the service lists them.</summary>
+    /// <summary>One entry per service port, in the order the service lists them; none for an ExternalName service.</summary>
     public ImmutableArray<ServicePortSnapshot> Ports { get; }
 
     /// <summary>The service's identity.</summary>

@@ -7,6 +7,8 @@ internal static class EventIds
     public const int ListenerStopped = 2;
     public const int ListenerBindFailed = 3;
     public const int AcceptLoopFailed = 4;
+    public const int SourceRefused = 5;
+    public const int ProtocolNotForwarded = 6;
     public const int NoEndpoints = 10;
     public const int ConnectFailed = 11;
     public const int AllConnectAttemptsFailed = 12;

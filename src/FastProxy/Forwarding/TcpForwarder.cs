@@ -36,7 +36,7 @@ internal sealed partial class TcpForwarder
     }
 
     /// <summary>Forwards one accepted client connection for <paramref name="route"/>. Never throws; the caller disposes the client.</summary>
-    public async Task ForwardAsync(ConnectionContext client, ServicePortSnapshot route, CancellationToken shutdown)
+    public async Task ForwardAsync(ConnectionContext client, PortRoute route, CancellationToken shutdown)
     {
         var (upstream, endpoint) = await ConnectAsync(client, route, shutdown).ConfigureAwait(false);
         if (upstream is null || endpoint is null)
@@ -77,7 +77,7 @@ internal sealed partial class TcpForwarder
         }
     }
 
-    private async ValueTask<(ConnectionContext? Upstream, EndpointState? Endpoint)> ConnectAsync(ConnectionContext client, ServicePortSnapshot route, CancellationToken shutdown)
+    private async ValueTask<(ConnectionContext? Upstream, EndpointState? Endpoint)> ConnectAsync(ConnectionContext client, PortRoute route, CancellationToken shutdown)
     {
         var picker = route.Picker;
         if (picker is null)
@@ -156,10 +156,18 @@ internal sealed partial class TcpForwarder
     /// the picker's choice; never one this connection already tried or one that left the service, as
     /// long as another exists.
     /// </summary>
-    private static EndpointState Choose(ServicePortSnapshot route, IEndpointPicker picker, in PickContext context, SessionAffinityTable? affinity, ClientAddress clientAddress, ref TriedEndpoints tried)
+    private static EndpointState Choose(PortRoute route, IEndpointPicker picker, in PickContext context, SessionAffinityTable? affinity, ClientAddress clientAddress, ref TriedEndpoints tried)
     {
         EndpointState? endpoint = null;
         var sticky = context.Attempt == 0 && affinity is not null && affinity.TryGet(clientAddress, out endpoint);
+        if (sticky && !route.Takes(endpoint!))
+        {
+            // The endpoint is still in the service but this route no longer sends new connections there
+            // (not ready any more, or off this node for a Local policy): re-pick, and bind the client anew.
+            affinity!.Forget(clientAddress, endpoint!);
+            sticky = false;
+        }
+
         if (!sticky)
         {
             endpoint = picker.Pick(context);

@@ -16,6 +16,12 @@ internal sealed partial class ListenerManager
         [LoggerMessage(EventIds.ListenerBindFailed, LogLevel.Error, "Cannot listen on {Listener} for service {Service}.", EventName = "ListenerBindFailed")]
         public static partial void ListenerBindFailed(ILogger logger, ListenerKey listener, string service, Exception exception);
 
+        [LoggerMessage(EventIds.SourceRefused, LogLevel.Debug, "Refused {Client} on {Listener}: outside the service's loadBalancerSourceRanges.", EventName = "SourceRefused")]
+        public static partial void SourceRefused(ILogger logger, System.Net.EndPoint? client, ListenerKey listener);
+
+        [LoggerMessage(EventIds.ProtocolNotForwarded, LogLevel.Warning, "Service {Service} port {Port}/{Protocol}: not forwarded, only TCP ports are served yet.", EventName = "ProtocolNotForwarded")]
+        public static partial void ProtocolNotForwarded(ILogger logger, string service, int port, Model.ServiceProtocol protocol);
+
         [LoggerMessage(EventIds.AcceptLoopFailed, LogLevel.Error, "The accept loop of {Listener} failed; the listener stops.", EventName = "AcceptLoopFailed")]
         public static partial void AcceptLoopFailed(ILogger logger, ListenerKey listener, Exception exception);
     }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Net;
 using System.Threading.Channels;
 using FastProxy.Catalog;
@@ -134,20 +135,34 @@ internal sealed partial class ListenerManager : IAsyncDisposable
         List<ListenerKey>? newKeys = null;
         if (snapshot.TryGetService(id, out var service))
         {
-            newKeys = new List<ListenerKey>(service.Ports.Length);
+            newKeys = [];
             foreach (var port in service.Ports)
             {
-                var key = new ListenerKey(port.Port.Protocol, port.VirtualEndPoint);
-                newKeys.Add(key);
-                if (_listeners.TryGetValue(key, out var listener))
+                if (port.Port.Protocol != ServiceProtocol.Tcp)
                 {
-                    listener.Route = port;
+                    // UDP forwarding is not built yet: the port is in the catalog (discovery sees it), nothing listens.
+                    Log.ProtocolNotForwarded(_logger, id.ToString(), port.Port.Port, port.Port.Protocol);
+                    continue;
                 }
-                else
+
+                if (port.VirtualEndPoint is { } virtualEndPoint)
                 {
-                    listener = new ServiceListener(key, port);
-                    _listeners.Add(key, listener);
-                    _work.Writer.TryWrite(Work.Open(listener));
+                    Route(newKeys, new ListenerKey(port.Port.Protocol, virtualEndPoint), port.Internal, []);
+                }
+
+                foreach (var endPoint in port.NodePortEndPoints)
+                {
+                    Route(newKeys, new ListenerKey(port.Port.Protocol, endPoint), port.External, []);
+                }
+
+                foreach (var endPoint in port.ExternalEndPoints)
+                {
+                    Route(newKeys, new ListenerKey(port.Port.Protocol, endPoint), port.External, []);
+                }
+
+                foreach (var endPoint in port.LoadBalancerEndPoints)
+                {
+                    Route(newKeys, new ListenerKey(port.Port.Protocol, endPoint), port.External, service.Service.LoadBalancerSourceRanges);
                 }
             }
 
@@ -166,6 +181,27 @@ internal sealed partial class ListenerManager : IAsyncDisposable
                 gone.Closed = true;
                 _work.Writer.TryWrite(Work.Close(gone));
             }
+        }
+    }
+
+    /// <summary>Points the listener at <paramref name="key"/> to <paramref name="route"/>, opening it when new.</summary>
+    private void Route(List<ListenerKey> keys, ListenerKey key, PortRoute route, ImmutableArray<IPNetwork> sourceRanges)
+    {
+        if (keys.Contains(key))
+        {
+            return;
+        }
+
+        keys.Add(key);
+        if (_listeners.TryGetValue(key, out var listener))
+        {
+            listener.Update(route, sourceRanges);
+        }
+        else
+        {
+            listener = new ServiceListener(key, route, sourceRanges);
+            _listeners.Add(key, listener);
+            _work.Writer.TryWrite(Work.Open(listener));
         }
     }
 
@@ -242,6 +278,15 @@ internal sealed partial class ListenerManager : IAsyncDisposable
         {
             while (await bound.AcceptAsync().ConfigureAwait(false) is { } connection)
             {
+                if (!listener.Admits(connection.RemoteEndPoint))
+                {
+                    // loadBalancerSourceRanges: refused before a byte is read or forwarded (a reset, not a FIN).
+                    Log.SourceRefused(_logger, connection.RemoteEndPoint, listener.Key);
+                    connection.Abort(new ConnectionAbortedException("Client address outside the service's loadBalancerSourceRanges."));
+                    _ = connection.DisposeAsync().AsTask();
+                    continue;
+                }
+
                 _onConnection(connection, listener);
             }
         }

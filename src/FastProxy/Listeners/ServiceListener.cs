@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+using System.Net;
 using FastProxy.Catalog;
 using Microsoft.AspNetCore.Connections;
 
@@ -9,21 +11,58 @@ namespace FastProxy.Listeners;
 /// </summary>
 internal sealed class ServiceListener
 {
-    private ServicePortSnapshot _route;
+    private PortRoute _route;
+    private ImmutableArray<IPNetwork> _sourceRanges;
 
-    public ServiceListener(ListenerKey key, ServicePortSnapshot route)
+    public ServiceListener(ListenerKey key, PortRoute route, ImmutableArray<IPNetwork> sourceRanges)
     {
         Key = key;
         _route = route;
+        _sourceRanges = sourceRanges;
     }
 
     public ListenerKey Key { get; }
 
     /// <summary>The forwarding state new connections use. Read once per connection; written by the control plane.</summary>
-    public ServicePortSnapshot Route
+    public PortRoute Route => Volatile.Read(ref _route);
+
+    /// <summary>Points the listener at a new version of its route and source ranges.</summary>
+    public void Update(PortRoute route, ImmutableArray<IPNetwork> sourceRanges)
     {
-        get => Volatile.Read(ref _route);
-        set => Volatile.Write(ref _route, value);
+        // Ranges first: a connection that sees the new route must not be admitted by the old ranges.
+        ImmutableInterlocked.InterlockedExchange(ref _sourceRanges, sourceRanges);
+        Volatile.Write(ref _route, route);
+    }
+
+    /// <summary>True when a client at <paramref name="remote"/> may connect: no source ranges, or one contains it.</summary>
+    public bool Admits(EndPoint? remote)
+    {
+        var ranges = ImmutableInterlocked.InterlockedCompareExchange(ref _sourceRanges, default, default);
+        if (ranges.IsDefaultOrEmpty)
+        {
+            return true;
+        }
+
+        if (remote is not IPEndPoint { Address: var address })
+        {
+            return false;
+        }
+
+        // An IPv4 client reaching a dual-stack socket shows as ::ffff:a.b.c.d; ranges are written in IPv4.
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        foreach (var range in ranges)
+        {
+            if (range.Contains(address))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public IConnectionListener? Bound { get; set; }

@@ -18,9 +18,12 @@ public sealed class EndpointState
     private int _weight;
     private long _connectsStarted;
     private Balancing.LeastLoadTree.Leaf? _loadLeaf;
+    private int _conditions;
 
-    internal EndpointState(NamespacedName service, string portName, IPEndPoint endPoint, NamespacedName? pod, int weight = 1, ServicePortLoad? load = null)
+    internal EndpointState(NamespacedName service, string portName, IPEndPoint endPoint, NamespacedName? pod, int weight = 1, ServicePortLoad? load = null, EndpointPlacement placement = default, EndpointConditions? conditions = null)
     {
+        Placement = placement;
+        _conditions = Pack(conditions ?? EndpointConditions.ReadyAndServing);
         Service = service;
         PortName = portName;
         EndPoint = endPoint;
@@ -40,6 +43,28 @@ public sealed class EndpointState
 
     /// <summary>The pod behind this endpoint, when it came from a selector.</summary>
     public NamespacedName? Pod { get; }
+
+    /// <summary>The endpoint's conditions: whether it takes new connections, answers, or is shutting down.</summary>
+    public EndpointConditions Conditions
+    {
+        get
+        {
+            var bits = Volatile.Read(ref _conditions);
+            return new EndpointConditions((bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0);
+        }
+    }
+
+    /// <summary>The node the endpoint runs on; null when unknown.</summary>
+    public string? NodeName => Placement.NodeName;
+
+    /// <summary>The zone the endpoint runs in; null when unknown.</summary>
+    public string? Zone => Placement.Zone;
+
+    /// <summary>The endpoint's DNS host name in a headless service; null when none.</summary>
+    public string? Hostname => Placement.Hostname;
+
+    /// <summary>Where the endpoint runs and its DNS name: part of its identity, unlike its conditions.</summary>
+    internal EndpointPlacement Placement { get; }
 
     /// <summary>The endpoint's relative share for weighted strategies (the pod's weight), 1-10000. Defaults to 1.</summary>
     public int Weight => Volatile.Read(ref _weight);
@@ -105,6 +130,13 @@ public sealed class EndpointState
     internal bool IsLoadTracked => Volatile.Read(ref _loadLeaf) is not null;
 
     internal void MarkRemoved() => Volatile.Write(ref _removed, true);
+
+    /// <summary>The endpoint's conditions changed: the endpoint (its counters, its affinity entries) stays, routes are rebuilt.</summary>
+    internal void SetConditions(EndpointConditions conditions) => Volatile.Write(ref _conditions, Pack(conditions));
+
+    // One int, so readers on other threads never see half of an update.
+    private static int Pack(EndpointConditions conditions)
+        => (conditions.Ready ? 1 : 0) | (conditions.Serving ? 2 : 0) | (conditions.Terminating ? 4 : 0);
 
     /// <summary>The pod's weight changed: the endpoint (its counters, its affinity entries) stays, pickers are rebuilt.</summary>
     internal void SetWeight(int weight) => Volatile.Write(ref _weight, weight);

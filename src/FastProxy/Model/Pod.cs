@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Collections.Immutable;
 using System.Net;
 
 namespace FastProxy.Model;
@@ -22,6 +23,27 @@ public sealed record Pod
 
     /// <summary>Whether the pod is ready to take new connections (its Ready condition). Defaults to true.</summary>
     public bool Ready { get; init; } = true;
+
+    /// <summary>
+    /// Whether the pod is shutting down (Kubernetes: it has a <c>deletionTimestamp</c>). A terminating pod
+    /// takes no new connections while its service has a ready endpoint. Defaults to false.
+    /// </summary>
+    public bool Terminating { get; init; }
+
+    /// <summary>The ports its containers declare, by name for named target ports. Defaults to none.</summary>
+    public ImmutableArray<ContainerPort> ContainerPorts { get; init; } = [];
+
+    /// <summary>The node the pod runs on (<c>spec.nodeName</c>), for <see cref="TrafficPolicy.Local"/>; null when unknown. Defaults to null.</summary>
+    public string? NodeName { get; init; }
+
+    /// <summary>The zone of the pod's node (<c>topology.kubernetes.io/zone</c>), for <see cref="TrafficDistribution.PreferSameZone"/>; null when unknown. Defaults to null.</summary>
+    public string? Zone { get; init; }
+
+    /// <summary>The pod's host name (<c>spec.hostname</c>): its endpoint's DNS name in a headless service named by <see cref="Subdomain"/>. Defaults to null.</summary>
+    public string? Hostname { get; init; }
+
+    /// <summary>The headless service that publishes <see cref="Hostname"/> (<c>spec.subdomain</c>). Defaults to null.</summary>
+    public string? Subdomain { get; init; }
 
     /// <summary>
     /// The pod's share for weighted strategies, relative to the other pods of a service, 1-10000

@@ -27,7 +27,16 @@ public sealed record Service
     /// </summary>
     public IPAddress? ClusterIP { get; init; }
 
-    /// <summary>The ports exposed on the virtual IP; at least one.</summary>
+    /// <summary>
+    /// True for a headless service (Kubernetes <c>clusterIP: None</c>): no virtual IP and no listener;
+    /// discovery returns the endpoint addresses themselves. Defaults to false.
+    /// </summary>
+    public bool Headless { get; init; }
+
+    /// <summary>The DNS name an <see cref="ServiceType.ExternalName"/> service aliases; null for every other type. Defaults to null.</summary>
+    public string? ExternalName { get; init; }
+
+    /// <summary>The ports exposed on the virtual IP; at least one, except for headless and ExternalName services.</summary>
     public ImmutableArray<ServicePort> Ports { get; init; } = [];
 
     /// <summary>The pods this service forwards to. A null or empty selector selects no pod.</summary>
@@ -48,6 +57,37 @@ public sealed record Service
     /// Kubernetes' 10800 seconds (3 hours).
     /// </summary>
     public TimeSpan SessionAffinityTimeout { get; init; } = DefaultSessionAffinityTimeout;
+
+    /// <summary>
+    /// Kubernetes <c>publishNotReadyAddresses</c>: every selected pod counts as ready, whatever its Ready
+    /// condition (for peers that must find each other before they are ready). Defaults to false.
+    /// </summary>
+    public bool PublishNotReadyAddresses { get; init; }
+
+    /// <summary>Addresses outside the service CIDR that also listen on every service port, for any service type (<c>spec.externalIPs</c>). Defaults to none.</summary>
+    public ImmutableArray<IPAddress> ExternalIPs { get; init; } = [];
+
+    /// <summary>A <see cref="ServiceType.LoadBalancer"/> service's requested address (<c>spec.loadBalancerIP</c>); null when none. Defaults to null.</summary>
+    public IPAddress? LoadBalancerIP { get; init; }
+
+    /// <summary>A <see cref="ServiceType.LoadBalancer"/> service's assigned addresses (<c>status.loadBalancer.ingress[].ip</c>). Defaults to none.</summary>
+    public ImmutableArray<IPAddress> LoadBalancerIngress { get; init; } = [];
+
+    /// <summary>
+    /// The client ranges a <see cref="ServiceType.LoadBalancer"/> service admits on its load-balancer
+    /// addresses (<c>spec.loadBalancerSourceRanges</c>): a connection from outside them is refused before
+    /// any byte is forwarded. Empty admits everyone. Defaults to empty.
+    /// </summary>
+    public ImmutableArray<IPNetwork> LoadBalancerSourceRanges { get; init; } = [];
+
+    /// <summary>Which endpoints traffic to the virtual IP reaches (<c>spec.internalTrafficPolicy</c>). Defaults to <see cref="TrafficPolicy.Cluster"/>.</summary>
+    public TrafficPolicy InternalTrafficPolicy { get; init; } = TrafficPolicy.Cluster;
+
+    /// <summary>Which endpoints traffic to node ports, external IPs and load-balancer addresses reaches (<c>spec.externalTrafficPolicy</c>). Defaults to <see cref="TrafficPolicy.Cluster"/>.</summary>
+    public TrafficPolicy ExternalTrafficPolicy { get; init; } = TrafficPolicy.Cluster;
+
+    /// <summary>A preference for nearby endpoints under the Cluster policies (<c>spec.trafficDistribution</c>). Defaults to none.</summary>
+    public TrafficDistribution TrafficDistribution { get; init; } = TrafficDistribution.Default;
 
     /// <summary>The service's identity.</summary>
     public NamespacedName Id => new(Namespace, Name);

@@ -112,20 +112,27 @@ public sealed class CatalogBalancingTests
     }
 
     [Fact]
-    public void RemovedEndpoint_IsFlagged_KeptOnesAreNot()
+    public void RemovedEndpoint_IsFlagged_UnreadyOneStaysWithItsConditions()
     {
         var catalog = new ServiceCatalog();
         catalog.Apply(new CatalogUpdate().SetService(Web()).SetPod(Pod("web-1", "127.0.1.1")).SetPod(Pod("web-2", "127.0.1.2")));
         var (web1, web2) = (Port(catalog).Endpoints[0], Port(catalog).Endpoints[1]);
 
+        // Unready: still an endpoint of the service (Kubernetes lists it with ready=false), but no route sends to it.
         catalog.SetPod(Pod("web-1", "127.0.1.1") with { Ready = false });
+        Assert.False(web1.IsRemoved);
+        Assert.Equal(new EndpointConditions(false, false, false), web1.Conditions);
+        Assert.Equal([web2], Port(catalog).Endpoints.AsEnumerable());
+        Assert.Equal([web1, web2], Port(catalog).AllEndpoints.AsEnumerable());
+
+        // Ready again: the same instance, counters and all.
+        catalog.SetPod(Pod("web-1", "127.0.1.1"));
+        Assert.Same(web1, Port(catalog).Endpoints[0]);
+        Assert.True(web1.Conditions.Ready);
+
+        catalog.RemovePod(new NamespacedName("default", "web-1"));
         Assert.True(web1.IsRemoved);
         Assert.False(web2.IsRemoved);
-
-        // Ready again: a new endpoint instance, so affinity to the old one is not revived.
-        catalog.SetPod(Pod("web-1", "127.0.1.1"));
-        Assert.NotSame(web1, Port(catalog).Endpoints[0]);
-        Assert.False(Port(catalog).Endpoints[0].IsRemoved);
 
         catalog.RemoveService(WebId);
         Assert.True(web2.IsRemoved);

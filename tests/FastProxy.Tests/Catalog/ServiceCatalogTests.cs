@@ -62,7 +62,7 @@ public sealed class ServiceCatalogTests
         var first = new ServiceCatalog().SetService(Web()).Services[new("default", "web")].ClusterIP;
         var again = new ServiceCatalog().SetService(Web()).Services[new("default", "web")].ClusterIP;
         Assert.Equal(first, again);
-        Assert.True(IPNetwork.Parse("127.96.0.0/12").Contains(first));
+        Assert.True(IPNetwork.Parse("127.96.0.0/12").Contains(first!));
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class ServiceCatalogTests
         var address = catalog.SetService(Web()).Services[new("default", "web")].ClusterIP;
         var updated = catalog.SetService(Web(port: 81)).Services[new("default", "web")];
         Assert.Equal(address, updated.ClusterIP);
-        Assert.Equal(81, updated.Ports[0].VirtualEndPoint.Port);
+        Assert.Equal(81, updated.Ports[0].VirtualEndPoint!.Port);
     }
 
     [Fact]

@@ -1,0 +1,35 @@
+using System.IO.Hashing;
+using System.Text;
+using FastProxy.Model;
+
+namespace FastProxy.Catalog;
+
+/// <summary>
+/// Chooses a node port for a service port that names none, from Kubernetes' default range: a hash of
+/// the service and port picks the first candidate, so a restart with the same services gives the same
+/// ports; collisions probe forward.
+/// </summary>
+internal static class NodePortAllocator
+{
+    /// <summary>The lowest node port (Kubernetes' default <c>--service-node-port-range</c>).</summary>
+    public const int First = 30000;
+
+    /// <summary>The highest node port.</summary>
+    public const int Last = 32767;
+
+    public static int? Allocate(NamespacedName service, ServicePort port, Func<int, bool> isTaken)
+    {
+        const int count = Last - First + 1;
+        var start = (int)(XxHash3.HashToUInt64(Encoding.UTF8.GetBytes($"{service}/{port.Name}/{port.Protocol}")) % count);
+        for (var i = 0; i < count; i++)
+        {
+            var candidate = First + ((start + i) % count);
+            if (!isTaken(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+}
