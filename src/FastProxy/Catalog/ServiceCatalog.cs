@@ -597,8 +597,9 @@ public sealed class ServiceCatalog
         var sameBalancing = before is not null && string.Equals(before.Service.Balancer, service.Balancer, StringComparison.OrdinalIgnoreCase);
         var ports = ImmutableArray.CreateBuilder<ServicePortSnapshot>(portSpecs.Length);
         var candidates = new List<EndpointCandidate>();
-        foreach (var port in portSpecs)
+        for (var i = 0; i < portSpecs.Length; i++)
         {
+            var port = portSpecs[i];
             var previous = before?.Ports.FirstOrDefault(p => p.Port.Protocol == port.Protocol && string.Equals(p.Port.Name, port.Name, StringComparison.Ordinal));
             candidates.Clear();
             EndpointSources.FromPods(service, port, pods, candidates);
@@ -628,6 +629,7 @@ public sealed class ServiceCatalog
             {
                 // Same endpoints and settings: keep the routes, and with them any state their pickers carry (a round-robin cursor).
                 ports.Add(previous);
+                unchanged = unchanged && ReferenceEquals(previous, before!.Ports[i]);
                 continue;
             }
 

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
+using System.Runtime.InteropServices;
 using FastProxy.Catalog;
 using Microsoft.AspNetCore.Connections;
 
@@ -12,13 +13,13 @@ namespace FastProxy.Listeners;
 internal sealed class ServiceListener
 {
     private PortRoute _route;
-    private ImmutableArray<IPNetwork> _sourceRanges;
+    private IPNetwork[]? _sourceRanges;
 
     public ServiceListener(ListenerKey key, PortRoute route, ImmutableArray<IPNetwork> sourceRanges)
     {
         Key = key;
         _route = route;
-        _sourceRanges = sourceRanges;
+        _sourceRanges = RangesOrNull(sourceRanges);
     }
 
     public ListenerKey Key { get; }
@@ -30,15 +31,16 @@ internal sealed class ServiceListener
     public void Update(PortRoute route, ImmutableArray<IPNetwork> sourceRanges)
     {
         // Ranges first: a connection that sees the new route must not be admitted by the old ranges.
-        ImmutableInterlocked.InterlockedExchange(ref _sourceRanges, sourceRanges);
+        Volatile.Write(ref _sourceRanges, RangesOrNull(sourceRanges));
         Volatile.Write(ref _route, route);
     }
 
     /// <summary>True when a client at <paramref name="remote"/> may connect: no source ranges, or one contains it.</summary>
     public bool Admits(EndPoint? remote)
     {
-        var ranges = ImmutableInterlocked.InterlockedCompareExchange(ref _sourceRanges, default, default);
-        if (ranges.IsDefaultOrEmpty)
+        // One plain read per accept: most listeners have no ranges.
+        var ranges = Volatile.Read(ref _sourceRanges);
+        if (ranges is null)
         {
             return true;
         }
@@ -74,4 +76,7 @@ internal sealed class ServiceListener
 
     /// <summary>Set when the listener was closed before its bind finished, so the bind is undone.</summary>
     public bool Closed { get; set; }
+
+    private static IPNetwork[]? RangesOrNull(ImmutableArray<IPNetwork> ranges)
+        => ranges.IsDefaultOrEmpty ? null : ImmutableCollectionsMarshal.AsArray(ranges);
 }
