@@ -1,4 +1,5 @@
 using FastProxy.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using FastProxy.Catalog;
 using FastProxy.Forwarding;
@@ -22,6 +23,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private readonly ConnectionTracker _connections = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ListenerManager _listeners;
+    private readonly Meter? _ownedMeter;
     private int _state; // 0 created, 1 started, 2 stopping or stopped
 
     internal ProxyServer(
@@ -30,15 +32,26 @@ public sealed partial class ProxyServer : IAsyncDisposable
         IConnectionFactory connectionFactory,
         ProxyServerOptions options,
         ILoggerFactory loggerFactory,
+        IMeterFactory? meterFactory,
         Func<ConnectionDelegate, ConnectionDelegate>[] middleware)
     {
         Catalog = catalog;
         _options = options;
         _middleware = middleware;
         _logger = loggerFactory.CreateLogger<ProxyServer>();
-        _forwarder = new TcpForwarder(connectionFactory, options, loggerFactory.CreateLogger<TcpForwarder>());
-        _listeners = new ListenerManager(listenerFactory, OnConnection, loggerFactory.CreateLogger<ListenerManager>());
+
+        // A meter from the host's factory is the host's to dispose; our own goes with the server.
+        var meter = meterFactory?.Create(MeterName) ?? (_ownedMeter = new Meter(MeterName));
+        var metrics = new ProxyMetrics(meter, catalog, () => _connections.Count);
+        _forwarder = new TcpForwarder(connectionFactory, options, loggerFactory.CreateLogger<TcpForwarder>(), metrics);
+        _listeners = new ListenerManager(listenerFactory, OnConnection, loggerFactory.CreateLogger<ListenerManager>(), metrics);
     }
+
+    /// <summary>
+    /// The name of the <see cref="Meter"/> a server publishes its instruments on (connections, bytes and
+    /// connect failures per endpoint, connect latency, catalog version; see docs/metrics.md).
+    /// </summary>
+    public const string MeterName = ProxyMetrics.MeterName;
 
     /// <summary>The catalog this server follows.</summary>
     public ServiceCatalog Catalog { get; }
@@ -119,6 +132,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
         }
 
         _shutdown.Dispose();
+        _ownedMeter?.Dispose();
     }
 
     private void OnCatalogChanged(object? sender, CatalogChangedEventArgs e) => _listeners.ApplyChanges(e.Snapshot);

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using FastProxy.Catalog;
 using FastProxy.Transport.Memory;
 using FastProxy.Transport.Sockets;
@@ -18,6 +19,7 @@ public sealed class ProxyServerBuilder
     private IConnectionListenerFactory? _listenerFactory;
     private IConnectionFactory? _connectionFactory;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
+    private IMeterFactory? _meterFactory;
     private SocketTransportOptions? _socketOptions;
 
     /// <summary>Starts a builder for a server that follows <paramref name="catalog"/>.</summary>
@@ -100,6 +102,19 @@ public sealed class ProxyServerBuilder
         return this;
     }
 
+    /// <summary>
+    /// Creates the server's meter from the host's factory (dependency injection), so hosts that collect
+    /// metrics per factory see it. Without one, the server creates and disposes its own meter named
+    /// <see cref="ProxyServer.MeterName"/>.
+    /// </summary>
+    /// <param name="meterFactory">The factory.</param>
+    /// <returns>This builder.</returns>
+    public ProxyServerBuilder UseMeterFactory(IMeterFactory meterFactory)
+    {
+        _meterFactory = meterFactory ?? throw new ArgumentNullException(nameof(meterFactory));
+        return this;
+    }
+
     /// <summary>Changes forwarding settings.</summary>
     /// <param name="configure">Called once with the options.</param>
     /// <returns>This builder.</returns>
@@ -132,6 +147,6 @@ public sealed class ProxyServerBuilder
         var sockets = _listenerFactory is null || _connectionFactory is null ? _socketOptions ?? new SocketTransportOptions() : null;
         var listenerFactory = _listenerFactory ?? new SocketConnectionListenerFactory(sockets, _loggerFactory);
         var connectionFactory = _connectionFactory ?? new SocketConnectionFactory(sockets, _loggerFactory);
-        return new ProxyServer(Catalog, listenerFactory, connectionFactory, _options, _loggerFactory, [.. _middleware]);
+        return new ProxyServer(Catalog, listenerFactory, connectionFactory, _options, _loggerFactory, _meterFactory, [.. _middleware]);
     }
 }

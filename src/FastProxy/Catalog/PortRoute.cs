@@ -21,6 +21,7 @@ public sealed class PortRoute
     internal PortRoute(NamespacedName service, ServicePort port, ImmutableArray<EndpointState> endpoints, IEndpointPicker? picker, ServicePortLoad load, SessionAffinityTable? affinity)
     {
         Service = service;
+        ServiceLabel = service.ToString();
         Port = port;
         Endpoints = endpoints;
         Picker = picker;
@@ -34,6 +35,9 @@ public sealed class PortRoute
 
     /// <summary>The service the port belongs to.</summary>
     public NamespacedName Service { get; }
+
+    /// <summary>The service as metrics and logs name it (<c>namespace/name</c>), made once per route, not per connection.</summary>
+    internal string ServiceLabel { get; }
 
     /// <summary>The port definition.</summary>
     public ServicePort Port { get; }

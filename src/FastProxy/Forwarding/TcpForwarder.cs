@@ -27,12 +27,14 @@ internal sealed partial class TcpForwarder
     private readonly IConnectionFactory _upstream;
     private readonly ProxyServerOptions _options;
     private readonly ILogger _logger;
+    private readonly Diagnostics.ProxyMetrics _metrics;
 
-    public TcpForwarder(IConnectionFactory upstream, ProxyServerOptions options, ILogger logger)
+    public TcpForwarder(IConnectionFactory upstream, ProxyServerOptions options, ILogger logger, Diagnostics.ProxyMetrics metrics)
     {
         _upstream = upstream;
         _options = options;
         _logger = logger;
+        _metrics = metrics;
     }
 
     /// <summary>Forwards one accepted client connection for <paramref name="route"/>. Never throws; the caller disposes the client.</summary>
@@ -112,10 +114,12 @@ internal sealed partial class TcpForwarder
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
             timeout.CancelAfter(attemptTimeout);
             endpoint.OnConnecting();
+            var attemptStarted = Stopwatch.GetTimestamp();
             try
             {
                 var upstream = await _upstream.ConnectAsync(endpoint.EndPoint, timeout.Token).ConfigureAwait(false);
                 endpoint.OnConnected();
+                _metrics.ConnectFinished(route, Stopwatch.GetElapsedTime(attemptStarted).TotalSeconds, succeeded: true);
                 return (upstream, endpoint);
             }
             catch (OperationCanceledException) when (shutdown.IsCancellationRequested || cutByBudget)
@@ -135,6 +139,7 @@ internal sealed partial class TcpForwarder
 #pragma warning restore CA1031
             {
                 endpoint.OnConnectFailed();
+                _metrics.ConnectFinished(route, Stopwatch.GetElapsedTime(attemptStarted).TotalSeconds, succeeded: false);
 
                 // A client whose endpoint fails is re-picked, and sticks to whichever endpoint answers.
                 affinity?.Forget(clientAddress, endpoint);

@@ -25,12 +25,14 @@ internal sealed partial class ListenerManager : IAsyncDisposable
     private readonly IConnectionListenerFactory _factory;
     private readonly Action<ConnectionContext, ServiceListener> _onConnection;
     private readonly ILogger _logger;
+    private readonly Diagnostics.ProxyMetrics _metrics;
     private readonly Task _worker;
     private long _routedVersion = -1;
     private long _boundVersion = -1;
 
-    public ListenerManager(IConnectionListenerFactory factory, Action<ConnectionContext, ServiceListener> onConnection, ILogger logger)
+    public ListenerManager(IConnectionListenerFactory factory, Action<ConnectionContext, ServiceListener> onConnection, ILogger logger, Diagnostics.ProxyMetrics metrics)
     {
+        _metrics = metrics;
         _factory = factory;
         _onConnection = onConnection;
         _logger = logger;
@@ -282,6 +284,7 @@ internal sealed partial class ListenerManager : IAsyncDisposable
                 {
                     // loadBalancerSourceRanges: refused before a byte is read or forwarded (a reset, not a FIN).
                     Log.SourceRefused(_logger, connection.RemoteEndPoint, listener.Key);
+                    _metrics.SourceRefused(listener.Route);
                     connection.Abort(new ConnectionAbortedException("Client address outside the service's loadBalancerSourceRanges."));
                     _ = connection.DisposeAsync().AsTask();
                     continue;

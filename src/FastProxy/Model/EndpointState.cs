@@ -19,6 +19,8 @@ public sealed class EndpointState
     private long _connectsStarted;
     private Balancing.LeastLoadTree.Leaf? _loadLeaf;
     private int _conditions;
+    private string? _label;
+    private string? _serviceLabel;
 
     internal EndpointState(NamespacedName service, string portName, IPEndPoint endPoint, NamespacedName? pod, int weight = 1, ServicePortLoad? load = null, EndpointPlacement placement = default, EndpointConditions? conditions = null)
     {
@@ -144,6 +146,12 @@ public sealed class EndpointState
     /// <summary>Counts bytes forwarded to the endpoint (<paramref name="toEndpoint"/>) or from it.</summary>
     internal void AddBytes(bool toEndpoint, long count) =>
         Interlocked.Add(ref toEndpoint ? ref _bytesToEndpoint : ref _bytesFromEndpoint, count);
+
+    /// <summary>The endpoint as metrics name it (<c>address:port</c>), made once.</summary>
+    internal string Label => _label ??= EndPoint.ToString();
+
+    /// <summary>The service as metrics name it (<c>namespace/name</c>), made once.</summary>
+    internal string ServiceLabel => _serviceLabel ??= Service.ToString();
 
     /// <summary>Returns <c>service:port -> address:port</c>.</summary>
     public override string ToString() => $"{Service}:{PortName} -> {EndPoint}";
