@@ -178,8 +178,11 @@ internal sealed partial class ListenerManager : IAsyncDisposable
 
         foreach (var key in oldKeys)
         {
-            if ((newKeys is null || !newKeys.Contains(key)) && _listeners.Remove(key, out var gone))
+            // A listener another service took over in this version (an address moved between services in one
+            // batch, the taker reconciled first) follows its new owner's route: it is not this service's to close.
+            if ((newKeys is null || !newKeys.Contains(key)) && _listeners.TryGetValue(key, out var gone) && gone.Route.Service == id)
             {
+                _listeners.Remove(key);
                 gone.Closed = true;
                 _work.Writer.TryWrite(Work.Close(gone));
             }
@@ -198,6 +201,12 @@ internal sealed partial class ListenerManager : IAsyncDisposable
         if (_listeners.TryGetValue(key, out var listener))
         {
             listener.Update(route, sourceRanges);
+            if (listener.BindFailed)
+            {
+                // Its bind failed before: this change of its service retries it.
+                listener.BindFailed = false;
+                _work.Writer.TryWrite(Work.Open(listener));
+            }
         }
         else
         {
@@ -251,6 +260,11 @@ internal sealed partial class ListenerManager : IAsyncDisposable
         catch (Exception ex)
         {
             // The rest of the catalog keeps serving; a later change to this service retries the bind.
+            lock (_gate)
+            {
+                listener.BindFailed = true;
+            }
+
             Log.ListenerBindFailed(_logger, listener.Key, service, ex);
         }
     }

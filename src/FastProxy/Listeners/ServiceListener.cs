@@ -74,6 +74,9 @@ internal sealed class ServiceListener
 
     public Task AcceptLoop { get; set; } = Task.CompletedTask;
 
+    /// <summary>Set (under the manager's lock) when the bind failed; the next reconcile of its service queues the bind again.</summary>
+    public bool BindFailed { get; set; }
+
     /// <summary>Set when the listener was closed before its bind finished, so the bind is undone.</summary>
     public bool Closed { get; set; }
 
