@@ -318,10 +318,48 @@ public sealed class ServiceCatalog
         var stagedClaims = new Dictionary<ListenerKey, NamespacedName>();
 
         // Claims of services in this batch are staged anew (or released); only the others keep theirs.
-        bool IsClaimedByOther(ListenerKey key, NamespacedName id, out NamespacedName owner)
+        bool IsHeldByOther(ListenerKey key, NamespacedName id, out NamespacedName owner)
             => stagedClaims.TryGetValue(key, out owner)
                 ? owner != id
                 : _claims.TryGetValue(key, out owner) && owner != id && !serviceChanges.ContainsKey(owner);
+
+        // A node port listens on every node address, so it collides with any address:port claim on a node
+        // address at that port (every address, when a node address is a wildcard), and the other way round.
+        bool IsClaimedByOther(ListenerKey key, NamespacedName id, out NamespacedName owner)
+        {
+            if (IsHeldByOther(key, id, out owner))
+            {
+                return true;
+            }
+
+            if (!IsNodePortKey(key))
+            {
+                return IsNodeAddress(key.EndPoint.Address) && IsHeldByOther(NodePortKey(key.Protocol, key.EndPoint.Port), id, out owner);
+            }
+
+            if (_nodeAddresses.Any(IsWildcard))
+            {
+                foreach (var other in stagedClaims.Keys.Concat(_claims.Keys))
+                {
+                    if (!IsNodePortKey(other) && other.Protocol == key.Protocol && other.EndPoint.Port == key.EndPoint.Port && IsHeldByOther(other, id, out owner))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            foreach (var address in _nodeAddresses)
+            {
+                if (IsHeldByOther(new ListenerKey(key.Protocol, new IPEndPoint(address, key.EndPoint.Port)), id, out owner))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
 
         bool TryClaim(NamespacedName id, ListenerKey key, string field, string what, List<ListenerKey> claims)
         {
@@ -426,6 +464,10 @@ public sealed class ServiceCatalog
     private static ListenerKey NodePortKey(ServiceProtocol protocol, int number) => new(protocol, new IPEndPoint(IPAddress.Any, number));
 
     private static bool IsNodePortKey(ListenerKey key) => key.EndPoint.Address.Equals(IPAddress.Any);
+
+    private static bool IsWildcard(IPAddress address) => address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any);
+
+    private bool IsNodeAddress(IPAddress address) => _nodeAddresses.Any(node => IsWildcard(node) || node.Equals(address));
 
     private void CommitService(NamespacedName id, Service? service, Dictionary<NamespacedName, IPAddress> stagedIPs, Dictionary<NamespacedName, StagedListeners> stagedListeners)
     {

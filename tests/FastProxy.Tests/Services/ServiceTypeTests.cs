@@ -287,7 +287,7 @@ public sealed class ServiceTypeTests
         Assert.Equal("pod-1", await TestClient.WhoServesAsync(new IPEndPoint(host.NodeAddress, 31080)));
     }
 
-    [Fact(Skip = "library bug: ServiceCatalog.StageListeners claims node ports under the wildcard key 0.0.0.0:port only, so an externalIP/loadBalancerIP/clusterIP on a node address at another service's node port is accepted; the second service then takes over the first's listener (its node port forwards to the other service's pods) and closes it when removed")]
+    [Fact]
     public async Task ExternalIPOnANodeAddress_AtAnotherServicesNodePort_Rejected()
     {
         await using var host = ServiceTestHost.Create();
