@@ -45,24 +45,33 @@ public sealed class ProxyServerOptions
 
     internal void Validate()
     {
+        foreach (var (option, value, problem) in Problems())
+        {
+            throw new ArgumentOutOfRangeException(option, value, problem);
+        }
+    }
+
+    /// <summary>Every setting out of range, with why; empty when the settings are valid.</summary>
+    internal IEnumerable<(string Option, object Value, string Problem)> Problems()
+    {
         if (ConnectTimeout <= TimeSpan.Zero || ConnectTimeout > MaxTimeout)
         {
-            throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "must be positive and at most 1 day");
+            yield return (nameof(ConnectTimeout), ConnectTimeout, "must be positive and at most 1 day");
         }
 
         if (ConnectAttempts is < 1 or > MaxConnectAttempts)
         {
-            throw new ArgumentOutOfRangeException(nameof(ConnectAttempts), ConnectAttempts, $"must be 1-{MaxConnectAttempts}");
+            yield return (nameof(ConnectAttempts), ConnectAttempts, $"must be 1-{MaxConnectAttempts}");
         }
 
         if (ConnectTotalTimeout <= TimeSpan.Zero || ConnectTotalTimeout > MaxTimeout)
         {
-            throw new ArgumentOutOfRangeException(nameof(ConnectTotalTimeout), ConnectTotalTimeout, "must be positive and at most 1 day");
+            yield return (nameof(ConnectTotalTimeout), ConnectTotalTimeout, "must be positive and at most 1 day");
         }
 
         if (ShutdownTimeout < TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), ShutdownTimeout, "must not be negative");
+            yield return (nameof(ShutdownTimeout), ShutdownTimeout, "must not be negative");
         }
     }
 }
