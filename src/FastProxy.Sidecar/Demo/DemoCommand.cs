@@ -1,13 +1,15 @@
 using System.Net;
 using FastProxy.Catalog;
 using FastProxy.Model;
+using FastProxy.Sidecar.Admin;
 using Microsoft.Extensions.Logging;
 
 namespace FastProxy.Sidecar.Demo;
 
 /// <summary>
 /// The no-argument mode: three demo pods on 127.0.1.1-3:8080 and a service <c>web</c> on a loopback
-/// virtual IP in front of them, until Ctrl+C or SIGTERM.
+/// virtual IP in front of them, with the admin server and its dashboard on 127.0.0.1:9901, until
+/// Ctrl+C or SIGTERM.
 /// </summary>
 internal static class DemoCommand
 {
@@ -46,12 +48,29 @@ internal static class DemoCommand
 
         catalog.Apply(update);
 
+        // Created before the proxy, which must take its meter from it to appear on /metrics; disposed last.
+        using var telemetry = new SidecarTelemetry();
         await using var proxy = new ProxyServerBuilder(catalog)
             .UseSockets()
             .UseLoggerFactory(loggerFactory)
+            .UseSidecarTelemetry(telemetry)
             .Configure(options => options.ShutdownTimeout = TimeSpan.FromSeconds(5))
             .Build();
         await proxy.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        await using var admin = new AdminServer(catalog, proxy, telemetry, new AdminServerOptions(), loggerFactory);
+        var dashboard = "(not running: " + AdminServerOptions.DefaultEndPoint + " is in use)";
+        try
+        {
+            await admin.StartAsync(cancellationToken).ConfigureAwait(false);
+            dashboard = admin.DashboardUri!.ToString();
+        }
+        catch (IOException ex)
+        {
+            // The demo is for looking around: a second demo (or anything else on 9901) should not stop
+            // the proxy from running, only the dashboard.
+            Console.Error.WriteLine($"Admin server not started: {ex.Message}");
+        }
 
         Console.WriteLine($"""
 
@@ -61,6 +80,8 @@ internal static class DemoCommand
 
             Try it (each request goes to the next pod in turn):
               for i in 1 2 3 4 5 6; do curl -s http://{VirtualIP}:{ServicePort}/; done
+
+            Watch it: dashboard {dashboard}  (also /metrics, /api/services, /api/endpoints, /healthz)
 
             Press Ctrl+C to stop.
 
@@ -76,6 +97,8 @@ internal static class DemoCommand
         }
 
         Console.WriteLine("Stopping: closing listeners and letting open connections finish (up to 5 s).");
+        // Admin first, so /healthz stops saying "ok" before the proxy stops serving.
+        await admin.StopAsync(CancellationToken.None).ConfigureAwait(false);
         await proxy.StopAsync(CancellationToken.None).ConfigureAwait(false);
         Console.WriteLine("Stopped.");
         return 0;

@@ -5,8 +5,8 @@ namespace FastProxy.Sidecar.Tests;
 
 /// <summary>
 /// Runs the real <c>fastproxy</c> executable with no arguments, as a new user would, and talks to it
-/// over HTTP. Uses the demo's fixed addresses (127.0.1.1-3:8080, 127.96.0.10:8080), so it fails if
-/// a demo is already running on this machine.
+/// over HTTP. Uses the demo's fixed addresses (127.0.1.1-3:8080, 127.96.0.10:8080, admin 127.0.0.1:9901),
+/// so it fails if a demo is already running on this machine.
 /// </summary>
 public sealed partial class SidecarDemoTests
 {
@@ -58,6 +58,12 @@ public sealed partial class SidecarDemoTests
 
             Assert.Equal(["web-1", "web-2", "web-3", "web-1", "web-2", "web-3"], pods);
 
+            // The banner's dashboard is up, and its API saw the six connections.
+            Assert.Contains(output, line => line.Contains("dashboard http://127.0.0.1:9901/", StringComparison.Ordinal));
+            Assert.Equal("ok\n", await http.GetStringAsync("http://127.0.0.1:9901/healthz"));
+            // A connection counts once its connect to the pod succeeded, so before its response came back.
+            Assert.Equal(6, await TotalConnectionsAsync(http));
+
             using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             {
                 await interrupt.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
@@ -75,6 +81,15 @@ public sealed partial class SidecarDemoTests
                 await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
             }
         }
+    }
+
+    private static async Task<long> TotalConnectionsAsync(HttpClient http)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("http://127.0.0.1:9901/api/endpoints"));
+        return json.RootElement.GetProperty("services").EnumerateArray()
+            .SelectMany(s => s.GetProperty("ports").EnumerateArray())
+            .SelectMany(p => p.GetProperty("endpoints").EnumerateArray())
+            .Sum(e => e.GetProperty("totalConnections").GetInt64());
     }
 
     [GeneratedRegex("web-[0-9]+")]
