@@ -9,7 +9,8 @@ internal readonly record struct EndpointCandidate(IPEndPoint EndPoint, Namespace
 /// <summary>Turns selected pods and explicit endpoints into the endpoints of one service port, with Kubernetes' conditions.</summary>
 internal static class EndpointSources
 {
-    private static readonly EndpointConditions NotReady = new(false, false, false);
+    // The mirroring controller leaves serving unset, which kube-proxy reads as true.
+    private static readonly EndpointConditions NotReady = new(false, true, false);
 
     /// <summary>Pods chosen by the selector, as the EndpointSlice controller maps them (<c>podToEndpoint</c>).</summary>
     public static void FromPods(Service service, ServicePort port, IReadOnlyList<Pod> pods, List<EndpointCandidate> into)
@@ -36,12 +37,12 @@ internal static class EndpointSources
     }
 
     /// <summary>Endpoints of every slice that has a port of the service port's name and protocol.</summary>
-    public static void FromSlices(ServicePort port, IEnumerable<EndpointSlice> slices, List<EndpointCandidate> into)
+    public static void FromSlices(ServicePort port, IEnumerable<EndpointSlice> slices, List<EndpointCandidate> into, bool anyPortNumber = false)
     {
         foreach (var slice in slices)
         {
-            var number = Match(port, slice.Ports);
-            if (number == 0)
+            var number = anyPortNumber ? 0 : Match(port, slice.Ports);
+            if (number == 0 && !anyPortNumber)
             {
                 continue;
             }
@@ -59,12 +60,12 @@ internal static class EndpointSources
     }
 
     /// <summary>The addresses of a core/v1 Endpoints object, as the mirroring controller turns them into a slice.</summary>
-    public static void FromEndpoints(ServicePort port, Endpoints endpoints, List<EndpointCandidate> into)
+    public static void FromEndpoints(ServicePort port, Endpoints endpoints, List<EndpointCandidate> into, bool anyPortNumber = false)
     {
         foreach (var subset in endpoints.Subsets)
         {
-            var number = Match(port, subset.Ports);
-            if (number == 0)
+            var number = anyPortNumber ? 0 : Match(port, subset.Ports);
+            if (number == 0 && !anyPortNumber)
             {
                 continue;
             }
@@ -106,7 +107,7 @@ internal static class EndpointSources
     {
         foreach (var candidate in ports)
         {
-            if (candidate.Protocol == port.Protocol && string.Equals(candidate.Name, port.Name, StringComparison.Ordinal))
+            if (candidate.Protocol == port.Protocol && string.Equals(candidate.Name ?? string.Empty, port.Name ?? string.Empty, StringComparison.Ordinal))
             {
                 return candidate.Port;
             }

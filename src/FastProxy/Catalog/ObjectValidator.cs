@@ -498,7 +498,8 @@ internal static class ObjectValidator
     /// <summary>ValidateLabels: each key a qualified name, each value a label value; the key goes in the path.</summary>
     private static void ValidateLabels(Report report, string path, IReadOnlyDictionary<string, string> labels)
     {
-        foreach (var (key, value) in labels)
+        // In key order: label dictionaries (frozen) have no insertion order, and errors should read the same every time.
+        foreach (var (key, value) in labels.OrderBy(static pair => pair.Key, StringComparer.Ordinal))
         {
             report.Check($"{path}[{key}]", LabelKey(key));
             report.Check($"{path}[{key}]", LabelValue(value));

@@ -6,6 +6,8 @@ using FastProxy.Affinity;
 using FastProxy.Balancing;
 using FastProxy.Listeners;
 using FastProxy.Model;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Primitives;
 
 namespace FastProxy.Catalog;
@@ -16,13 +18,14 @@ namespace FastProxy.Catalog;
 /// Each applied update recomputes only the services it touches and publishes a new version.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token source is disposed as soon as it fires; a catalog lives as long as its process and holds nothing else to release.")]
-public sealed class ServiceCatalog
+public sealed partial class ServiceCatalog
 {
     private readonly Lock _gate = new();
     private readonly BalancingStrategyRegistry _strategies;
     private readonly ClusterIPAllocator _allocator;
     private readonly int _affinityCapacity;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
 
     // Desired state, guarded by _gate. Indexed by namespace so a pod change only scans the services of its own namespace.
     private readonly Dictionary<string, Dictionary<string, Service>> _servicesByNamespace = new(StringComparer.Ordinal);
@@ -35,6 +38,11 @@ public sealed class ServiceCatalog
     private readonly SelectorIndex _podLabels = new();
     private readonly SelectorIndex _serviceSelectors = new();
 
+    // Each service is indexed under one pair of its selector, the least shared when it was indexed: a pod
+    // that matches carries every pair, so one is enough to find the service, and the rarest keeps the
+    // services sharing a common pair (tier=backend) out of every pod change's candidates.
+    private readonly Dictionary<NamespacedName, KeyValuePair<string, string>> _serviceIndexPairs = [];
+
     // Explicit endpoints: slices by the service they name, core/v1 Endpoints by their (service's) name.
     private readonly Dictionary<NamespacedName, EndpointSlice> _slices = [];
     private readonly Dictionary<NamespacedName, Dictionary<string, EndpointSlice>> _slicesByService = [];
@@ -44,6 +52,9 @@ public sealed class ServiceCatalog
     // number), with its owner, so two services never claim the same one.
     private readonly Dictionary<ListenerKey, NamespacedName> _claims = [];
     private readonly Dictionary<NamespacedName, ListenerKey[]> _claimsByService = [];
+
+    // Address claims (not node ports) by protocol and port: what a node port on a wildcard node address collides with.
+    private readonly Dictionary<(ServiceProtocol, int), HashSet<ListenerKey>> _addressClaimsByPort = [];
 
     // Service ports with their node ports filled in, as published.
     private readonly Dictionary<NamespacedName, ImmutableArray<ServicePort>> _resolvedPorts = [];
@@ -64,13 +75,18 @@ public sealed class ServiceCatalog
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SessionAffinityCapacity, 1, nameof(options.SessionAffinityCapacity));
         _affinityCapacity = options.SessionAffinityCapacity;
         _time = options.TimeProvider ?? throw new ArgumentException("TimeProvider must not be null.", nameof(options));
+        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<ServiceCatalog>();
         _nodeAddresses = [.. options.NodeAddresses];
         _nodeName = options.NodeName;
         _zone = options.Zone;
         _current = new CatalogSnapshot(0, ImmutableDictionary<NamespacedName, ServiceSnapshot>.Empty, []);
     }
 
-    /// <summary>Raised after each new version is published, in version order, on the thread that applied the update. Keep handlers short.</summary>
+    /// <summary>
+    /// Raised after each new version is published, in version order, on the thread that applied the update.
+    /// Keep handlers short and do not change the catalog from one (that throws). A handler that throws is
+    /// logged (<see cref="ServiceCatalogOptions.LoggerFactory"/>) and keeps neither the other handlers nor the update from happening.
+    /// </summary>
     public event EventHandler<CatalogChangedEventArgs>? Changed;
 
     /// <summary>The latest published version. Reading it never blocks.</summary>
@@ -120,6 +136,13 @@ public sealed class ServiceCatalog
     public CatalogSnapshot Apply(CatalogUpdate update)
     {
         ArgumentNullException.ThrowIfNull(update);
+        if (_gate.IsHeldByCurrentThread)
+        {
+            // The lock would let this thread in again and the nested version would be announced before the
+            // one being announced, out of order: subscribers must not write from inside a notification.
+            throw new InvalidOperationException("The catalog cannot be changed from inside its own Changed event or change-token callback; queue the change and apply it afterwards.");
+        }
+
         lock (_gate)
         {
             // 1. Fold the batch: the last change to an object wins.
@@ -230,13 +253,51 @@ public sealed class ServiceCatalog
             // 5. Publish with one reference swap, then signal; readers that loaded the old version keep using it.
             var next = new CatalogSnapshot(previous.Version + 1, services.ToImmutable(), changed.ToImmutable());
             Volatile.Write(ref _current, next);
+            var changes = DescribeChanges(previous, next, updatedEndpoints);
             var fired = _changeTokenSource;
             _changeTokenSource = new CancellationTokenSource();
-            fired.Cancel();
-            fired.Dispose();
-            var changes = DescribeChanges(previous, next, updatedEndpoints);
-            Changed?.Invoke(this, new CatalogChangedEventArgs(next, changes));
+            Notify(fired, next, changes);
             return next;
+        }
+    }
+
+    /// <summary>
+    /// Tells the change token's callbacks and every <see cref="Changed"/> handler, each on its own: one that
+    /// throws is logged and does not keep the others (the proxy's listeners among them) from this version.
+    /// </summary>
+    private void Notify(CancellationTokenSource fired, CatalogSnapshot next, ImmutableArray<ServiceChange> changes)
+    {
+        try
+        {
+            fired.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            Log.ChangeSubscriberFailed(_logger, next.Version, ex);
+        }
+        finally
+        {
+            fired.Dispose();
+        }
+
+        if (Changed is not { } handlers)
+        {
+            return;
+        }
+
+        var args = new CatalogChangedEventArgs(next, changes);
+        foreach (var handler in handlers.GetInvocationList().Cast<EventHandler<CatalogChangedEventArgs>>())
+        {
+            try
+            {
+                handler(this, args);
+            }
+#pragma warning disable CA1031 // A subscriber's failure is its own; the update has been applied.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.ChangeSubscriberFailed(_logger, next.Version, ex);
+            }
         }
     }
 
@@ -316,6 +377,7 @@ public sealed class ServiceCatalog
     {
         var staged = new Dictionary<NamespacedName, StagedListeners>();
         var stagedClaims = new Dictionary<ListenerKey, NamespacedName>();
+        var stagedByPort = new Dictionary<(ServiceProtocol, int), List<ListenerKey>>();
 
         // Claims of services in this batch are staged anew (or released); only the others keep theirs.
         bool IsHeldByOther(ListenerKey key, NamespacedName id, out NamespacedName owner)
@@ -339,9 +401,12 @@ public sealed class ServiceCatalog
 
             if (_nodeAddresses.Any(IsWildcard))
             {
-                foreach (var other in stagedClaims.Keys.Concat(_claims.Keys))
+                var byPort = (key.Protocol, key.EndPoint.Port);
+                var candidates = (stagedByPort.TryGetValue(byPort, out var staged) ? staged : [])
+                    .Concat(_addressClaimsByPort.TryGetValue(byPort, out var committed) ? committed : []);
+                foreach (var other in candidates)
                 {
-                    if (!IsNodePortKey(other) && other.Protocol == key.Protocol && other.EndPoint.Port == key.EndPoint.Port && IsHeldByOther(other, id, out owner))
+                    if (IsHeldByOther(other, id, out owner))
                     {
                         return true;
                     }
@@ -370,6 +435,17 @@ public sealed class ServiceCatalog
             }
 
             stagedClaims[key] = id;
+            if (!IsNodePortKey(key))
+            {
+                if (!stagedByPort.TryGetValue((key.Protocol, key.EndPoint.Port), out var samePort))
+                {
+                    samePort = [];
+                    stagedByPort[(key.Protocol, key.EndPoint.Port)] = samePort;
+                }
+
+                samePort.Add(key);
+            }
+
             if (!claims.Contains(key))
             {
                 claims.Add(key);
@@ -388,6 +464,13 @@ public sealed class ServiceCatalog
             }
 
             var ports = service.Ports.ToArray();
+            if (service.Headless)
+            {
+                // Nothing listens for a headless service (see ListenersOf): it claims nothing.
+                staged[id] = new StagedListeners([.. ports], []);
+                continue;
+            }
+
             var claims = new List<ListenerKey>();
             stagedIPs.TryGetValue(id, out var address);
             for (var i = 0; i < ports.Length; i++)
@@ -483,14 +566,19 @@ public sealed class ServiceCatalog
                 if (_claims.TryGetValue(key, out var claimant) && claimant == id)
                 {
                     _claims.Remove(key);
+                    if (!IsNodePortKey(key) && _addressClaimsByPort.TryGetValue((key.Protocol, key.EndPoint.Port), out var samePort) && samePort.Remove(key) && samePort.Count == 0)
+                    {
+                        _addressClaimsByPort.Remove((key.Protocol, key.EndPoint.Port));
+                    }
                 }
             }
         }
 
         _resolvedPorts.Remove(id);
-        if (_servicesByNamespace.TryGetValue(id.Namespace, out var inNamespace) && inNamespace.TryGetValue(id.Name, out var old) && old.Selector is { } oldSelector)
+        _servicesByNamespace.TryGetValue(id.Namespace, out var inNamespace);
+        if (_serviceIndexPairs.Remove(id, out var indexed))
         {
-            _serviceSelectors.Remove(id.Namespace, id.Name, oldSelector.MatchLabels);
+            _serviceSelectors.Remove(id.Namespace, id.Name, [indexed]);
         }
 
         if (service is null)
@@ -513,13 +601,28 @@ public sealed class ServiceCatalog
         foreach (var key in listeners.Claims)
         {
             _claims[key] = id;
+            if (!IsNodePortKey(key))
+            {
+                if (!_addressClaimsByPort.TryGetValue((key.Protocol, key.EndPoint.Port), out var samePort))
+                {
+                    samePort = [];
+                    _addressClaimsByPort[(key.Protocol, key.EndPoint.Port)] = samePort;
+                }
+
+                samePort.Add(key);
+            }
         }
 
         _claimsByService[id] = listeners.Claims;
         _resolvedPorts[id] = listeners.Ports;
         if (service.Selector is { } selector)
         {
-            _serviceSelectors.Add(id.Namespace, id.Name, selector.MatchLabels);
+            if (!selector.IsEmpty)
+            {
+                var rarest = selector.MatchLabels.MinBy(pair => _serviceSelectors.Get(id.Namespace, pair.Key, pair.Value).Count);
+                _serviceSelectors.Add(id.Namespace, id.Name, [rarest]);
+                _serviceIndexPairs[id] = rarest;
+            }
         }
 
         GetOrAdd(_servicesByNamespace, id.Namespace)[id.Name] = service;
@@ -626,11 +729,15 @@ public sealed class ServiceCatalog
         if (service.Type == ServiceType.ExternalName)
         {
             // Answered by discovery; nothing listens and nothing is forwarded.
-            return before is not null && ReferenceEquals(before.Service, service) ? before : new ServiceSnapshot(service, null, []);
+            return before is not null && ReferenceEquals(before.Service, service) ? before : new ServiceSnapshot(service, null, [], []);
         }
 
         var portSpecs = _resolvedPorts[id];
         var pods = SelectPods(service);
+        if (_nodeName is null && (service.InternalTrafficPolicy == TrafficPolicy.Local || (service.ExternalTrafficPolicy == TrafficPolicy.Local && UsesNodePorts(service))))
+        {
+            Log.LocalPolicyWithoutNodeName(_logger, id.ToString());
+        }
         var slices = _slicesByService.TryGetValue(id, out var s) ? s.Values : null;
 
         // Like Kubernetes' mirroring controller: Endpoints back only a service without a selector.
@@ -642,7 +749,9 @@ public sealed class ServiceCatalog
         for (var i = 0; i < portSpecs.Length; i++)
         {
             var port = portSpecs[i];
-            var previous = before?.Ports.FirstOrDefault(p => p.Port.Protocol == port.Protocol && string.Equals(p.Port.Name, port.Name, StringComparison.Ordinal));
+            // The same port by name, else by number: naming the only port when adding a second keeps its endpoints' counters.
+            var previous = before?.Ports.FirstOrDefault(p => p.Port.Protocol == port.Protocol && string.Equals(p.Port.Name, port.Name, StringComparison.Ordinal))
+                ?? before?.Ports.FirstOrDefault(p => p.Port.Protocol == port.Protocol && p.Port.Port == port.Port && !portSpecs.Any(other => string.Equals(other.Name, p.Port.Name, StringComparison.Ordinal)));
             candidates.Clear();
             EndpointSources.FromPods(service, port, pods, candidates);
             if (slices is not null)
@@ -656,7 +765,7 @@ public sealed class ServiceCatalog
             }
 
             var load = previous?.Internal.Load ?? new ServicePortLoad();
-            var all = BuildEndpoints(id, port, candidates, previous, load, updated, out var statesChanged);
+            var all = BuildEndpoints(id, port, candidates, previous?.AllEndpoints ?? [], load, updated, out var statesChanged);
             var cluster = TrafficRouting.Cluster(all, service.TrafficDistribution, _nodeName, _zone);
             var local = service.InternalTrafficPolicy == TrafficPolicy.Local || service.ExternalTrafficPolicy == TrafficPolicy.Local
                 ? TrafficRouting.Local(all, _nodeName)
@@ -678,39 +787,81 @@ public sealed class ServiceCatalog
             unchanged = false;
 
             // A picker that tracks loads (least-connections' tree) re-registers its endpoints; any other must
-            // not leave them feeding the tree of a picker that is being replaced. When the two routes differ,
-            // an endpoint in both feeds the external route's tree only: the internal one then balances on loads
-            // it last saw for it (still a valid endpoint, only less evenly).
+            // not leave them feeding the tree of a picker that is being replaced. An endpoint in both routes
+            // feeds both routes' trees.
             foreach (var endpoint in all)
             {
-                endpoint.TrackLoadIn(null);
+                endpoint.StopTrackingLoad();
             }
 
-            var internalRoute = BuildRoute(service, port, internalSet, load, previous?.Internal.Affinity);
-            var externalRoute = externalSet.SequenceEqual(internalSet)
-                ? internalRoute
-                : BuildRoute(service, port, externalSet, load, previous is not null && !ReferenceEquals(previous.External, previous.Internal) ? previous.External.Affinity : null);
+            // One affinity table per port, shared by both routes as kube-proxy's per-endpoint affinity is: a
+            // client keeps its endpoint when the routes split or merge; each route ignores entries it does not take.
+            var affinity = service.SessionAffinity != SessionAffinity.ClientIP ? null
+                : SameAffinity(previous?.Internal.Affinity, service) ? previous!.Internal.Affinity
+                : new SessionAffinityTable(service.SessionAffinityTimeout, _affinityCapacity, _time);
+            var internalRoute = BuildRoute(service, port, internalSet, load, affinity);
+            var externalRoute = externalSet.SequenceEqual(internalSet) ? internalRoute : BuildRoute(service, port, externalSet, load, affinity);
             ports.Add(new ServicePortSnapshot(id, port, virtualEndPoint, all, internalRoute, externalRoute, listeners));
         }
 
-        return unchanged ? before : new ServiceSnapshot(service, address, ports.MoveToImmutable());
+        var portless = ImmutableArray<EndpointState>.Empty;
+        if (service.Headless && portSpecs.IsEmpty)
+        {
+            // Kubernetes publishes a portless headless service's pods anyway (for DNS): port 0 stands for "no port".
+            candidates.Clear();
+            var anyPort = new ServicePort { Port = 0 };
+            EndpointSources.FromPods(service, anyPort, pods, candidates);
+            EndpointSources.FromSlices(anyPort, slices ?? Enumerable.Empty<EndpointSlice>(), candidates, anyPortNumber: true);
+            if (mirrored is not null)
+            {
+                EndpointSources.FromEndpoints(anyPort, mirrored, candidates, anyPortNumber: true);
+            }
+
+            var previousPortless = before?.PortlessEndpoints ?? [];
+            portless = BuildEndpoints(id, anyPort, candidates, previousPortless, new ServicePortLoad(), updated, out var statesChanged);
+            unchanged = unchanged && !statesChanged && previousPortless.SequenceEqual(portless);
+        }
+
+        return unchanged ? before : new ServiceSnapshot(service, address, ports.MoveToImmutable(), portless);
     }
 
-    private PortRoute BuildRoute(Service service, ServicePort port, ImmutableArray<EndpointState> endpoints, ServicePortLoad load, SessionAffinityTable? previousAffinity)
-    {
-        var picker = endpoints.IsEmpty ? null : _strategies.TryGet(service.Balancer, out var strategy)
-            ? strategy.CreatePicker(endpoints)
-            : throw new InvalidOperationException($"Strategy '{service.Balancer}' vanished after validation.");
+    private PortRoute BuildRoute(Service service, ServicePort port, ImmutableArray<EndpointState> endpoints, ServicePortLoad load, SessionAffinityTable? affinity)
+        => new(service.Id, port, endpoints, endpoints.IsEmpty ? null : CreatePicker(service, endpoints), load, affinity);
 
-        // Affinity entries survive endpoint changes; the forwarder ignores entries to endpoints a route no longer takes.
-        var affinity = service.SessionAffinity != SessionAffinity.ClientIP ? null
-            : SameAffinity(previousAffinity, service) ? previousAffinity
-            : new SessionAffinityTable(service.SessionAffinityTimeout, _affinityCapacity, _time);
-        return new PortRoute(service.Id, port, endpoints, picker, load, affinity);
+    /// <summary>
+    /// The service's strategy's picker. The desired state is already committed when pickers are built, so a
+    /// strategy that throws (a user's own) must not escape: the port falls back to round robin and the
+    /// failure is logged, rather than leaving the published snapshot behind the desired state.
+    /// </summary>
+    private IEndpointPicker CreatePicker(Service service, ImmutableArray<EndpointState> endpoints)
+    {
+        if (!_strategies.TryGet(service.Balancer, out var strategy))
+        {
+            throw new InvalidOperationException($"Strategy '{service.Balancer}' vanished after validation.");
+        }
+
+        try
+        {
+            return strategy.CreatePicker(endpoints);
+        }
+#pragma warning disable CA1031 // Any failure of a strategy, also a user's, is contained to its service.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.PickerFailed(_logger, service.Id.ToString(), service.Balancer, ex);
+            _strategies.TryGet(BalancingStrategies.RoundRobin, out var fallback);
+            return fallback!.CreatePicker(endpoints);
+        }
     }
 
     private PortListeners ListenersOf(Service service, ServicePort port)
     {
+        if (service.Headless)
+        {
+            // kube-proxy skips headless services entirely: no node port, external IP or LB listener either.
+            return PortListeners.None;
+        }
+
         var nodePorts = UsesNodePorts(service) && port.NodePort != 0
             ? _nodeAddresses.Select(address => new IPEndPoint(address, port.NodePort)).ToImmutableArray()
             : [];
@@ -765,6 +916,8 @@ public sealed class ServiceCatalog
             endpoints.UnionWith(port.AllEndpoints);
         }
 
+        endpoints.UnionWith(service?.PortlessEndpoints ?? []);
+
         return endpoints;
     }
 
@@ -785,7 +938,7 @@ public sealed class ServiceCatalog
         return selected;
     }
 
-    private static ImmutableArray<EndpointState> BuildEndpoints(NamespacedName service, ServicePort port, List<EndpointCandidate> candidates, ServicePortSnapshot? previous, ServicePortLoad load, List<EndpointState> updated, out bool statesChanged)
+    private static ImmutableArray<EndpointState> BuildEndpoints(NamespacedName service, ServicePort port, List<EndpointCandidate> candidates, ImmutableArray<EndpointState> previous, ServicePortLoad load, List<EndpointState> updated, out bool statesChanged)
     {
         statesChanged = false;
         if (candidates.Count == 0)
@@ -795,9 +948,9 @@ public sealed class ServiceCatalog
 
         // Endpoint state (connection counts, traffic totals) carries over while the endpoint stays.
         Dictionary<IPEndPoint, EndpointState>? existing = null;
-        if (previous is not null && !previous.AllEndpoints.IsEmpty)
+        if (!previous.IsEmpty)
         {
-            existing = previous.AllEndpoints.ToDictionary(static e => e.EndPoint);
+            existing = previous.ToDictionary(static e => e.EndPoint);
         }
 
         var seen = new HashSet<IPEndPoint>(candidates.Count);

@@ -7,8 +7,9 @@ namespace FastProxy.Catalog;
 /// <summary>The immutable state of one service in one catalog version.</summary>
 public sealed class ServiceSnapshot
 {
-    internal ServiceSnapshot(Service service, IPAddress? clusterIP, ImmutableArray<ServicePortSnapshot> ports)
+    internal ServiceSnapshot(Service service, IPAddress? clusterIP, ImmutableArray<ServicePortSnapshot> ports, ImmutableArray<EndpointState> portlessEndpoints)
     {
+        PortlessEndpoints = portlessEndpoints;
         Service = service;
         ClusterIP = clusterIP;
         Ports = ports;
@@ -22,6 +23,13 @@ public sealed class ServiceSnapshot
 
     /// <summary>One entry per service port, in the order the service lists them; none for an ExternalName service.</summary>
     public ImmutableArray<ServicePortSnapshot> Ports { get; }
+
+    /// <summary>
+    /// For a headless service without ports: every endpoint (port 0) with its conditions, since Kubernetes
+    /// publishes such a service's pods for DNS all the same. Empty for every other service, whose endpoints
+    /// are per port (<see cref="ServicePortSnapshot.AllEndpoints"/>).
+    /// </summary>
+    public ImmutableArray<EndpointState> PortlessEndpoints { get; }
 
     /// <summary>The service's identity.</summary>
     public NamespacedName Id => Service.Id;

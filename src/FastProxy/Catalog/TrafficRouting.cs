@@ -21,7 +21,8 @@ internal static class TrafficRouting
             return Where(all, static (e, _) => e.Conditions.IsFallback, 0);
         }
 
-        if (distribution == TrafficDistribution.PreferSameNode && nodeName is not null)
+        // Node hints, like zone hints, count only when every ready endpoint has one.
+        if (distribution == TrafficDistribution.PreferSameNode && nodeName is not null && ready.All(static e => e.NodeName is not null))
         {
             var onNode = Where(ready, static (e, node) => string.Equals(e.NodeName, node, StringComparison.Ordinal), nodeName);
             if (!onNode.IsEmpty)

@@ -16,4 +16,7 @@ internal static class EventIds
     public const int ForwardingFailed = 14;
     public const int ShutdownAbortingConnections = 20;
     public const int ConnectionMiddlewareFailed = 21;
+    public const int PickerFailed = 30;
+    public const int ChangeSubscriberFailed = 31;
+    public const int LocalPolicyWithoutNodeName = 32;
 }

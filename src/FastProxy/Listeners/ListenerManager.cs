@@ -20,6 +20,9 @@ internal sealed partial class ListenerManager : IAsyncDisposable
     private readonly Dictionary<ListenerKey, ServiceListener> _listeners = [];
     private readonly Dictionary<NamespacedName, List<ListenerKey>> _keysByService = [];
     private readonly HashSet<ServiceListener> _bound = [];
+
+    // Ports logged once as not forwarded (UDP), so a service changing often does not repeat the warning.
+    private readonly HashSet<(NamespacedName, int, ServiceProtocol)> _unforwarded = [];
     private readonly List<(long Version, TaskCompletionSource Done)> _versionWaiters = [];
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IConnectionListenerFactory _factory;
@@ -84,7 +87,9 @@ internal sealed partial class ListenerManager : IAsyncDisposable
                 return;
             }
 
-            foreach (var id in snapshot.ChangedServices)
+            // A version we were not told about (a missed notification) may have changed other services: reconcile them all.
+            var changed = snapshot.Version == _routedVersion + 1 ? (IEnumerable<NamespacedName>)snapshot.ChangedServices : _keysByService.Keys.Union(snapshot.Services.Keys).ToArray();
+            foreach (var id in changed)
             {
                 ReconcileService(id, snapshot);
             }
@@ -143,7 +148,11 @@ internal sealed partial class ListenerManager : IAsyncDisposable
                 if (port.Port.Protocol != ServiceProtocol.Tcp)
                 {
                     // UDP forwarding is not built yet: the port is in the catalog (discovery sees it), nothing listens.
-                    Log.ProtocolNotForwarded(_logger, id.ToString(), port.Port.Port, port.Port.Protocol);
+                    if (_unforwarded.Add((id, port.Port.Port, port.Port.Protocol)))
+                    {
+                        Log.ProtocolNotForwarded(_logger, id.ToString(), port.Port.Port, port.Port.Protocol);
+                    }
+
                     continue;
                 }
 

@@ -18,6 +18,7 @@ public sealed class EndpointState
     private int _weight;
     private long _connectsStarted;
     private Balancing.LeastLoadTree.Leaf? _loadLeaf;
+    private Balancing.LeastLoadTree.Leaf? _otherRouteLoadLeaf;
     private int _conditions;
     private string? _label;
     private string? _serviceLabel;
@@ -109,6 +110,7 @@ public sealed class EndpointState
         Interlocked.Increment(ref _activeConnections);
         Load.Add(1);
         Volatile.Read(ref _loadLeaf)?.Update();
+        Volatile.Read(ref _otherRouteLoadLeaf)?.Update();
     }
 
     internal void OnConnected() => Interlocked.Increment(ref _totalConnections);
@@ -124,10 +126,32 @@ public sealed class EndpointState
         Interlocked.Decrement(ref _activeConnections);
         Load.Add(-1);
         Volatile.Read(ref _loadLeaf)?.Update();
+        Volatile.Read(ref _otherRouteLoadLeaf)?.Update();
     }
 
-    /// <summary>A least-connections picker over this endpoint's set keeps a tree of loads: report count changes there (null: nowhere).</summary>
-    internal void TrackLoadIn(Balancing.LeastLoadTree.Leaf? leaf) => Volatile.Write(ref _loadLeaf, leaf);
+    /// <summary>
+    /// A least-connections picker over a set holding this endpoint keeps a tree of loads: report count
+    /// changes there. An endpoint is in at most two routes (its port's internal and external ones), so
+    /// it reports to at most two trees; a third registration replaces the second.
+    /// </summary>
+    internal void TrackLoadIn(Balancing.LeastLoadTree.Leaf leaf)
+    {
+        if (Volatile.Read(ref _loadLeaf) is null)
+        {
+            Volatile.Write(ref _loadLeaf, leaf);
+        }
+        else
+        {
+            Volatile.Write(ref _otherRouteLoadLeaf, leaf);
+        }
+    }
+
+    /// <summary>The pickers of this endpoint's routes are being replaced: report count changes nowhere until new ones register.</summary>
+    internal void StopTrackingLoad()
+    {
+        Volatile.Write(ref _loadLeaf, null);
+        Volatile.Write(ref _otherRouteLoadLeaf, null);
+    }
 
     internal bool IsLoadTracked => Volatile.Read(ref _loadLeaf) is not null;
 

@@ -7,7 +7,7 @@ namespace FastProxy.Model;
 /// <summary>A backend instance: what a service's selector chooses and what connections are forwarded to.</summary>
 public sealed record Pod
 {
-    private static readonly IReadOnlyDictionary<string, string> NoLabels = FrozenDictionary<string, string>.Empty;
+    private readonly IReadOnlyDictionary<string, string> _labels = FrozenDictionary<string, string>.Empty;
 
     /// <summary>The namespace. Defaults to <c>default</c>.</summary>
     public string Namespace { get; init; } = NamespacedName.DefaultNamespace;
@@ -15,8 +15,15 @@ public sealed record Pod
     /// <summary>The pod's name, unique in its namespace.</summary>
     public required string Name { get; init; }
 
-    /// <summary>The pod's labels, matched by service selectors. Defaults to none.</summary>
-    public IReadOnlyDictionary<string, string> Labels { get; init; } = NoLabels;
+    /// <summary>The pod's labels, matched by service selectors. Copied when set, so later changes to the given dictionary do not reach the pod. Defaults to none.</summary>
+    public IReadOnlyDictionary<string, string> Labels
+    {
+        get => _labels;
+
+        // A caller reusing and changing its dictionary would otherwise change a pod the catalog has
+        // indexed by these labels, behind the index's back.
+        init => _labels = value is null or FrozenDictionary<string, string> ? value! : value.ToFrozenDictionary(StringComparer.Ordinal);
+    }
 
     /// <summary>The pod's IP address (Kubernetes <c>status.podIP</c>).</summary>
     public required IPAddress Address { get; init; }

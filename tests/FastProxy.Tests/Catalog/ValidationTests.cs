@@ -319,9 +319,9 @@ public sealed class ValidationTests
         var longPrefix = string.Join('.', Enumerable.Repeat(new string('a', 63), 4)); // 255 characters
         Assert.Equal(
             [
+                $"pod default/web-1: metadata.labels[{longPrefix}/app]: prefix part must be no more than 253 characters, got 255",
                 $"pod default/web-1: metadata.labels[{longName}]: name part must be no more than 63 characters, got 64",
                 $"pod default/web-1: metadata.labels[tier]: must be no more than 63 characters, got 64",
-                $"pod default/web-1: metadata.labels[{longPrefix}/app]: prefix part must be no more than 253 characters, got 255",
             ],
             Errors(WebPod() with
             {
