@@ -1,0 +1,35 @@
+using FastProxy.Manifests.Syntax;
+
+namespace FastProxy.Manifests.Mapping;
+
+/// <summary>Which <c>fastproxy.io/</c> annotation applies to which kind; anything else under the prefix is reported.</summary>
+internal static class AnnotationRules
+{
+    private static readonly (string Key, ManifestObjectKind Kind)[] Known =
+    [
+        (ManifestAnnotations.Balancer, ManifestObjectKind.Service),
+        (ManifestAnnotations.Weight, ManifestObjectKind.Pod),
+    ];
+
+    public static void Check(ObjectScope scope, ManifestObjectKind kind, Dictionary<string, (string Value, Node Node)> annotations, string path)
+    {
+        foreach (var (key, (_, node)) in annotations)
+        {
+            if (!key.StartsWith(ManifestAnnotations.Prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var field = $"{path}[{ScalarNode.Cut(key)}]";
+            var match = Array.FindIndex(Known, k => string.Equals(k.Key, key, StringComparison.Ordinal));
+            if (match < 0)
+            {
+                scope.Warning(field, node, $"unknown FastProxy annotation{Suggestions.DidYouMean(key, Known.Select(static k => k.Key))}; ignored");
+            }
+            else if (Known[match].Kind != kind)
+            {
+                scope.Warning(field, node, $"applies to {KindNames.Plural(Known[match].Kind)} only; ignored");
+            }
+        }
+    }
+}
