@@ -137,8 +137,7 @@ public sealed class ManifestCatalogTests
                 $"{a}[doc 2] pod default/web-1: metadata.annotations[fastproxy.io/weight]: must be 1-10000, got 20000 (line 11, column 80)",
                 $"{b}[doc 1].items[0] service default/other: spec.ports[1].name: duplicate value \"a\" (line 11, column 18)",
                 $"{b}[doc 1].items[0] service default/other: spec.ports[1].port: duplicate port 81/Tcp (line 11, column 27)",
-                $"{b}[doc 1].items[1] service default/Bad: metadata.name: must consist of lower case alphanumeric characters or '-', and start and end with an alphanumeric character, got \"Bad\" (line 14, column 22)",
-                $"{b}[doc 1].items[1] service default/Bad: metadata.name: must start with a lower-case letter, got \"Bad\" (line 14, column 22)",
+                $"{b}[doc 1].items[1] service default/Bad: metadata.name: must consist of lower case alphanumeric characters or '-', start with a letter, and end with an alphanumeric character, got \"Bad\" (line 14, column 22)",
                 // The field does not exist: the nearest present parent gives the line.
                 $"{b}[doc 1].items[1] service default/Bad: spec.ports: must have at least one port (line 15, column 11)",
             ],
