@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using FastProxy.Affinity;
 using FastProxy.Balancing;
 using FastProxy.Listeners;
@@ -437,13 +438,7 @@ public sealed partial class ServiceCatalog
             stagedClaims[key] = id;
             if (!IsNodePortKey(key))
             {
-                if (!stagedByPort.TryGetValue((key.Protocol, key.EndPoint.Port), out var samePort))
-                {
-                    samePort = [];
-                    stagedByPort[(key.Protocol, key.EndPoint.Port)] = samePort;
-                }
-
-                samePort.Add(key);
+                (CollectionsMarshal.GetValueRefOrAddDefault(stagedByPort, (key.Protocol, key.EndPoint.Port), out _) ??= []).Add(key);
             }
 
             if (!claims.Contains(key))
@@ -603,13 +598,7 @@ public sealed partial class ServiceCatalog
             _claims[key] = id;
             if (!IsNodePortKey(key))
             {
-                if (!_addressClaimsByPort.TryGetValue((key.Protocol, key.EndPoint.Port), out var samePort))
-                {
-                    samePort = [];
-                    _addressClaimsByPort[(key.Protocol, key.EndPoint.Port)] = samePort;
-                }
-
-                samePort.Add(key);
+                (CollectionsMarshal.GetValueRefOrAddDefault(_addressClaimsByPort, (key.Protocol, key.EndPoint.Port), out _) ??= []).Add(key);
             }
         }
 
