@@ -13,12 +13,12 @@ internal static class EndpointSources
     private static readonly EndpointConditions NotReady = new(false, true, false);
 
     /// <summary>Pods chosen by the selector, as the EndpointSlice controller maps them (<c>podToEndpoint</c>).</summary>
-    public static void FromPods(Service service, ServicePort port, IReadOnlyList<Pod> pods, List<EndpointCandidate> into)
+    public static void FromPods(Service service, ServicePort port, IReadOnlyList<Pod> pods, List<EndpointCandidate> into, bool anyPortNumber = false)
     {
         foreach (var pod in pods)
         {
-            var targetPort = TargetPort(port, pod);
-            if (targetPort == 0)
+            var targetPort = anyPortNumber ? 0 : TargetPort(port, pod);
+            if (targetPort == 0 && !anyPortNumber)
             {
                 // The pod has no container port of that name: it is not an endpoint of this port.
                 continue;

@@ -799,7 +799,7 @@ public sealed partial class ServiceCatalog
             // Kubernetes publishes a portless headless service's pods anyway (for DNS): port 0 stands for "no port".
             candidates.Clear();
             var anyPort = new ServicePort { Port = 0 };
-            EndpointSources.FromPods(service, anyPort, pods, candidates);
+            EndpointSources.FromPods(service, anyPort, pods, candidates, anyPortNumber: true);
             EndpointSources.FromSlices(anyPort, slices ?? Enumerable.Empty<EndpointSlice>(), candidates, anyPortNumber: true);
             if (mirrored is not null)
             {
@@ -953,8 +953,14 @@ public sealed partial class ServiceCatalog
             }
 
             if (existing is not null && existing.TryGetValue(candidate.EndPoint, out var state) && state.Pod == candidate.Pod
-                && state.Placement == candidate.Placement && string.Equals(state.PortName, port.Name, StringComparison.Ordinal))
+                && state.Placement == candidate.Placement)
             {
+                if (!string.Equals(state.PortName, port.Name, StringComparison.Ordinal))
+                {
+                    // The previous snapshot's port matched by number (a rename): same endpoint, new port name.
+                    state.Rename(port.Name);
+                }
+
                 // The same endpoint, so its counters and affinity entries carry on; new conditions or a new weight only rebuild routes.
                 var changedHere = false;
                 if (state.Weight != candidate.Weight)

@@ -20,6 +20,7 @@ public sealed class EndpointState
     private Balancing.LeastLoadTree.Leaf? _loadLeaf;
     private Balancing.LeastLoadTree.Leaf? _otherRouteLoadLeaf;
     private int _conditions;
+    private string _portName;
     private string? _label;
     private string? _serviceLabel;
 
@@ -28,7 +29,7 @@ public sealed class EndpointState
         Placement = placement;
         _conditions = Pack(conditions ?? EndpointConditions.ReadyAndServing);
         Service = service;
-        PortName = portName;
+        _portName = portName;
         EndPoint = endPoint;
         Pod = pod;
         _weight = weight;
@@ -39,7 +40,7 @@ public sealed class EndpointState
     public NamespacedName Service { get; }
 
     /// <summary>The name of the service port this endpoint serves (empty for an unnamed single port).</summary>
-    public string PortName { get; }
+    public string PortName => Volatile.Read(ref _portName);
 
     /// <summary>The pod address and resolved target port connections go to.</summary>
     public IPEndPoint EndPoint { get; }
@@ -156,6 +157,9 @@ public sealed class EndpointState
     internal bool IsLoadTracked => Volatile.Read(ref _loadLeaf) is not null;
 
     internal void MarkRemoved() => Volatile.Write(ref _removed, true);
+
+    /// <summary>The service port was renamed (naming the only port when adding a second): the endpoint stays.</summary>
+    internal void Rename(string portName) => Volatile.Write(ref _portName, portName);
 
     /// <summary>The endpoint's conditions changed: the endpoint (its counters, its affinity entries) stays, routes are rebuilt.</summary>
     internal void SetConditions(EndpointConditions conditions) => Volatile.Write(ref _conditions, Pack(conditions));

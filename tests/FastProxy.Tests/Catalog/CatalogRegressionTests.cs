@@ -262,7 +262,7 @@ public sealed class CatalogRegressionTests
     }
 
     // Finding 4: a headless service without ports published no endpoint at all, so discovery had nothing to return.
-    [Fact(Skip = "Fix incomplete: the portless build passes ServicePort { Port = 0 } to EndpointSources.FromPods (ServiceCatalog.cs:812-813), whose TargetPort returns EffectiveTargetPort = 0, read as 'no such container port' (EndpointSources.cs:22-26, 91): every selected pod is skipped, so PortlessEndpoints stays empty for pods (slices and Endpoints work).")]
+    [Fact]
     public void Headless_WithoutPorts_ListsItsPodsAsPortlessEndpoints_AndFollowsPodChanges()
     {
         var catalog = new ServiceCatalog();
@@ -498,7 +498,7 @@ public sealed class CatalogRegressionTests
     }
 
     // Small finding: naming the only port while adding a second one replaced its endpoints, losing their counters.
-    [Fact(Skip = "Fix incomplete: BuildService finds the renamed port's previous snapshot by number (ServiceCatalog.cs:753-754), but BuildEndpoints reuses a state only when state.PortName equals the new port name (ServiceCatalog.cs:967): \"\" != \"http\", so every endpoint is new, counters lost, the old ones flagged removed.")]
+    [Fact]
     public void RenamingTheOnlyPort_WhileAddingASecond_KeepsItsEndpointStates()
     {
         var catalog = new ServiceCatalog();
