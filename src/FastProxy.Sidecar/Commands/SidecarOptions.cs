@@ -1,0 +1,282 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Net;
+using FastProxy.Catalog;
+using FastProxy.Manifests;
+using FastProxy.Model;
+
+namespace FastProxy.Sidecar.Commands;
+
+/// <summary>
+/// The options the commands share, and every parser of an option value, in one place. A bad value is a
+/// parse error that names the option (<c>--admin: expected ADDR:PORT, got "x"</c>); Program turns parse
+/// errors into exit code 2.
+/// </summary>
+internal static class SidecarOptions
+{
+    /// <summary>Exit code of a usage error (bad option, missing argument), as the usual Unix tools.</summary>
+    public const int UsageError = 2;
+
+    /// <summary>The catalog's own default range, inside 127.0.0.0/8, so virtual IPs bind with no setup.</summary>
+    public const string DefaultServiceCidr = "127.96.0.0/12";
+
+    public static Option<string[]> Files(string description) => new("--filename", "-f")
+    {
+        Description = description,
+        HelpName = "PATH",
+        Required = true,
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    public static Option<string> Namespace() => new("--namespace", "-n")
+    {
+        Description = "Namespace of objects whose metadata.namespace is absent or empty.",
+        HelpName = "NS",
+        DefaultValueFactory = static _ => NamespacedName.DefaultNamespace,
+        CustomParser = static result =>
+        {
+            var value = Single(result);
+            if (value.Length == 0)
+            {
+                result.AddError(Expected(result, "a namespace name", value));
+            }
+
+            return value;
+        },
+    };
+
+    public static Option<IPNetwork> ServiceCidr() => new("--service-cidr")
+    {
+        Description = "The range virtual IPs are allocated from when a Service gives no clusterIP.",
+        HelpName = "CIDR",
+        DefaultValueFactory = static _ => IPNetwork.Parse(DefaultServiceCidr),
+        CustomParser = static result =>
+        {
+            var value = Single(result);
+            // IPNetwork.TryParse accepts host bits ("10.0.0.1/8" is refused by it): say what is expected.
+            if (!value.Contains('/', StringComparison.Ordinal) || !IPNetwork.TryParse(value, out var network))
+            {
+                result.AddError(Expected(result, "a CIDR such as 127.96.0.0/12", value));
+                return default;
+            }
+
+            return network;
+        },
+    };
+
+    public static Option<IPAddress[]> NodeAddresses() => new("--node-address")
+    {
+        Description = "Address NodePort and LoadBalancer services listen on at their node ports; repeat for several. Default 0.0.0.0 (every address).",
+        HelpName = "IP",
+        Arity = ArgumentArity.OneOrMore,
+        DefaultValueFactory = static _ => [IPAddress.Any],
+        CustomParser = static result =>
+        {
+            var addresses = new List<IPAddress>();
+            foreach (var token in result.Tokens)
+            {
+                if (IPAddress.TryParse(token.Value, out var address) && token.Value.Contains(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? '.' : ':', StringComparison.Ordinal))
+                {
+                    addresses.Add(address);
+                }
+                else
+                {
+                    result.AddError(Expected(result, "an IP address", token.Value));
+                }
+            }
+
+            return [.. addresses];
+        },
+    };
+
+    public static Option<string?> NodeName() => new("--node-name")
+    {
+        Description = "This node's name: endpoints with this spec.nodeName are local (traffic policy Local, PreferSameNode).",
+        HelpName = "NAME",
+    };
+
+    public static Option<string?> Zone() => new("--zone")
+    {
+        Description = "This node's zone, for trafficDistribution PreferSameZone.",
+        HelpName = "ZONE",
+    };
+
+    /// <summary>The admin address; a null value means <c>--admin off</c>.</summary>
+    public static Option<IPEndPoint?> Admin() => new("--admin")
+    {
+        Description = "Where the admin HTTP server (dashboard, /metrics, /api/*, /healthz) listens, or \"off\".",
+        HelpName = "ADDR:PORT|off",
+        DefaultValueFactory = static _ => new IPEndPoint(IPAddress.Loopback, 9901),
+        CustomParser = static result =>
+        {
+            var value = Single(result);
+            if (string.Equals(value, "off", StringComparison.OrdinalIgnoreCase))
+            {
+                return null;
+            }
+
+            // IPEndPoint.TryParse takes "1.2.3.4" alone (port 0): demand the colon and a port.
+            if (!IPEndPoint.TryParse(value, out var endPoint) || !HasPort(value))
+            {
+                result.AddError(Expected(result, "ADDR:PORT (such as 127.0.0.1:9901) or off", value));
+                return null;
+            }
+
+            return endPoint;
+        },
+    };
+
+    public static Option<string?> AdminToken() => new("--admin-token")
+    {
+        Description = "Require \"Authorization: Bearer TOKEN\" on every admin path except /healthz.",
+        HelpName = "TOKEN",
+    };
+
+    public static Option<bool> Watch() => new("--watch")
+    {
+        Description = "Reload when the manifests change (the default).",
+    };
+
+    public static Option<bool> NoWatch() => new("--no-watch")
+    {
+        Description = "Read the manifests once; do not reload.",
+    };
+
+    public static Option<TimeSpan> DrainTimeout() => new("--drain-timeout")
+    {
+        Description = "On SIGTERM or Ctrl+C, how long open connections may finish before they are reset (e.g. 30s, 500ms, 2m).",
+        HelpName = "DURATION",
+        DefaultValueFactory = static _ => TimeSpan.FromSeconds(30),
+        CustomParser = static result =>
+        {
+            var value = Single(result);
+            if (!TryParseDuration(value, out var duration) || duration > TimeSpan.FromDays(1))
+            {
+                result.AddError(Expected(result, "a duration such as 30s, 500ms or 2m (at most 1 day)", value));
+                return default;
+            }
+
+            return duration;
+        },
+    };
+
+    /// <summary>Parses <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>, a plain number of seconds, or <c>hh:mm:ss</c>.</summary>
+    public static bool TryParseDuration(string text, out TimeSpan duration)
+    {
+        duration = default;
+        text = text.Trim();
+        (string Suffix, double Scale)[] units = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)];
+        foreach (var (suffix, scale) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
+                && double.TryParse(text.AsSpan(0, text.Length - suffix.Length), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
+            {
+                duration = TimeSpan.FromSeconds(number * scale);
+                return true;
+            }
+        }
+
+        if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds))
+        {
+            duration = TimeSpan.FromSeconds(seconds);
+            return true;
+        }
+
+        return text.Contains(':', StringComparison.Ordinal)
+            && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration)
+            && duration >= TimeSpan.Zero;
+    }
+
+    /// <summary>Reads the manifests the way every command does.</summary>
+    public static ManifestSet Load(IEnumerable<string> paths, string defaultNamespace)
+        => ManifestReader.Load(paths, new ManifestReadOptions { DefaultNamespace = defaultNamespace });
+
+    /// <summary>The catalog settings of <c>run</c> and <c>env</c>.</summary>
+    public static ServiceCatalogOptions CatalogOptions(IPNetwork serviceCidr, IEnumerable<IPAddress>? nodeAddresses = null, string? nodeName = null, string? zone = null)
+    {
+        var options = new ServiceCatalogOptions { ServiceCidr = serviceCidr, NodeName = nodeName, Zone = zone };
+        if (nodeAddresses is not null)
+        {
+            options.NodeAddresses.Clear();
+            foreach (var address in nodeAddresses)
+            {
+                options.NodeAddresses.Add(address);
+            }
+        }
+
+        return options;
+    }
+
+    /// <summary>
+    /// Every diagnostic of a failed load (or of the catalog's refusal), one a line, to standard error;
+    /// the set's own diagnostics first, then the catalog's (which only make sense when the set loaded).
+    /// </summary>
+    public static void WriteDiagnostics(TextWriter writer, IEnumerable<ManifestDiagnostic> diagnostics)
+    {
+        foreach (var diagnostic in diagnostics)
+        {
+            writer.WriteLine(diagnostic);
+        }
+    }
+
+    /// <summary>
+    /// The catalog's errors located in the files: what <see cref="ManifestSet.ValidateWithCatalog"/>
+    /// finds, or, when a fresh catalog accepts the set (the error came from the live catalog's state),
+    /// the exception's errors placed at their object's source.
+    /// </summary>
+    public static IReadOnlyList<ManifestDiagnostic> Locate(ManifestSet set, CatalogValidationException exception, ServiceCatalogOptions options)
+    {
+        var located = set.ValidateWithCatalog(options);
+        if (!located.IsEmpty)
+        {
+            return located;
+        }
+
+        return [.. exception.Errors.Select(error => new ManifestDiagnostic
+        {
+            Severity = ManifestSeverity.Error,
+            Location = FindSource(set, error.Subject),
+            Subject = error.Subject,
+            Field = error.Field,
+            Message = error.Message,
+        })];
+    }
+
+    private static ManifestLocation? FindSource(ManifestSet set, string subject)
+    {
+        // Subjects read "service default/web", "pod default/web-1", "endpoints ns/db", "endpointslice ns/x".
+        var space = subject.IndexOf(' ', StringComparison.Ordinal);
+        var slash = subject.IndexOf('/', StringComparison.Ordinal);
+        if (space < 0 || slash < space)
+        {
+            return null;
+        }
+
+        ManifestObjectKind? kind = subject[..space] switch
+        {
+            "service" => ManifestObjectKind.Service,
+            "pod" => ManifestObjectKind.Pod,
+            "endpoints" => ManifestObjectKind.Endpoints,
+            "endpointslice" => ManifestObjectKind.EndpointSlice,
+            _ => null,
+        };
+        return kind is { } k ? set.FindSource(k, new NamespacedName(subject[(space + 1)..slash], subject[(slash + 1)..])) : null;
+    }
+
+    private static bool HasPort(string value)
+    {
+        var colon = value.LastIndexOf(':');
+        var bracket = value.LastIndexOf(']');
+        return colon > bracket && colon < value.Length - 1 && (bracket >= 0 || value.IndexOf(':', StringComparison.Ordinal) == colon);
+    }
+
+    private static string Single(ArgumentResult result) => result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+
+    private static string Expected(ArgumentResult result, string what, string got)
+    {
+        var option = result.Parent is OptionResult { Option: { } o } ? o.Name : result.Argument.Name;
+        return $"{option}: expected {what}, got \"{got}\"";
+    }
+}
