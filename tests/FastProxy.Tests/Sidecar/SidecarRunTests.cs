@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using FastProxy.Manifests.Tests;
 using FastProxy.Tests;
+using Xunit.Abstractions;
 
 namespace FastProxy.Sidecar.Tests;
 
@@ -13,7 +14,7 @@ namespace FastProxy.Sidecar.Tests;
 /// node address in its own 127.(160+n).R.0/24, virtual IPs in 127.98.R.0/24 (<see cref="NextAddresses"/>), and the
 /// admin server on an address of its own (never 0.0.0.0, never 127.0.0.1:9901).
 /// </summary>
-public sealed class SidecarRunTests
+public sealed class SidecarRunTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Startup = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Reload = TimeSpan.FromSeconds(10);
@@ -132,6 +133,7 @@ public sealed class SidecarRunTests
         // How fast is a figure for the closing note (measured ~0.3 s: 200 ms debounce + load + apply), not a
         // timed assertion: a loaded CI machine must not fail this test for being slow, only for being wrong.
         Assert.True(movedAfter < Reload, $"new connections moved after {movedAfter}");
+        output.WriteLine($"new connections moved {movedAfter.TotalMilliseconds:0} ms after the file was replaced");
         for (var i = 0; i < 4; i++)
         {
             Assert.Equal(remaining, await TestClient.WhoServesAsync(webVipEndPoint));
