@@ -517,9 +517,10 @@ public sealed partial class ServiceCatalog
                 var kept = _resolvedPorts.TryGetValue(id, out var resolved)
                     ? resolved.FirstOrDefault(p => p.NodePort != 0 && p.Protocol == port.Protocol && string.Equals(p.Name, port.Name, StringComparison.Ordinal))?.NodePort
                     : null;
-                var number = kept is { } k && !IsClaimedByOther(NodePortKey(port.Protocol, k), id, out _) && !claims.Contains(NodePortKey(port.Protocol, k))
-                    ? k
-                    : NodePortAllocator.Allocate(id, port, candidate => IsClaimedByOther(NodePortKey(port.Protocol, candidate), id, out _) || claims.Contains(NodePortKey(port.Protocol, candidate)));
+                bool IsTaken(int candidate)
+                    => IsClaimedByOther(NodePortKey(port.Protocol, candidate), id, out _) || claims.Contains(NodePortKey(port.Protocol, candidate));
+
+                var number = kept is { } k && !IsTaken(k) ? k : NodePortAllocator.Allocate(id, port, IsTaken);
                 if (number is null)
                 {
                     errors.Add(new($"service {id}", $"spec.ports[{i}].nodePort", $"no free node port left in {NodePortAllocator.First}-{NodePortAllocator.Last}"));
@@ -682,12 +683,7 @@ public sealed partial class ServiceCatalog
         {
             var service = new NamespacedName(id.Namespace, slice.ServiceName);
             _slices[id] = slice;
-            if (!_slicesByService.TryGetValue(service, out var slices))
-            {
-                slices = new Dictionary<string, EndpointSlice>(StringComparer.Ordinal);
-                _slicesByService[service] = slices;
-            }
-
+            var slices = GetOrAdd(_slicesByService, service);
             slices[id.Name] = slice;
             affected.Add(service);
         }
@@ -993,7 +989,8 @@ public sealed partial class ServiceCatalog
         return [.. endpoints];
     }
 
-    private static Dictionary<string, T> GetOrAdd<T>(Dictionary<string, Dictionary<string, T>> index, string key)
+    private static Dictionary<string, T> GetOrAdd<TKey, T>(Dictionary<TKey, Dictionary<string, T>> index, TKey key)
+        where TKey : notnull
     {
         if (!index.TryGetValue(key, out var inner))
         {

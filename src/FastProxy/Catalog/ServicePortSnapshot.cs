@@ -60,8 +60,6 @@ public sealed class ServicePortSnapshot
     /// <summary>The picker of traffic to the virtual IP (<see cref="Internal"/>'s); null when there is no endpoint.</summary>
     public IEndpointPicker? Picker => Internal.Picker;
 
-    internal ServicePortLoad Load => Internal.Load;
-
     internal Affinity.SessionAffinityTable? Affinity => Internal.Affinity;
 }
 

@@ -61,19 +61,7 @@ internal sealed partial class ListenerManager : IAsyncDisposable
         {
             // Read inside the lock: a version published meanwhile is either seen here or delivered
             // afterwards by the catalog's event, never applied out of order.
-            var snapshot = current();
-            if (snapshot.Version <= _routedVersion)
-            {
-                return;
-            }
-
-            foreach (var id in _keysByService.Keys.Union(snapshot.Services.Keys).ToArray())
-            {
-                ReconcileService(id, snapshot);
-            }
-
-            _routedVersion = snapshot.Version;
-            _work.Writer.TryWrite(Work.VersionDone(snapshot.Version));
+            Reconcile(current(), everyService: true);
         }
     }
 
@@ -82,21 +70,27 @@ internal sealed partial class ListenerManager : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (snapshot.Version <= _routedVersion)
-            {
-                return;
-            }
-
             // A version we were not told about (a missed notification) may have changed other services: reconcile them all.
-            var changed = snapshot.Version == _routedVersion + 1 ? (IEnumerable<NamespacedName>)snapshot.ChangedServices : _keysByService.Keys.Union(snapshot.Services.Keys).ToArray();
-            foreach (var id in changed)
-            {
-                ReconcileService(id, snapshot);
-            }
-
-            _routedVersion = snapshot.Version;
-            _work.Writer.TryWrite(Work.VersionDone(snapshot.Version));
+            Reconcile(snapshot, everyService: snapshot.Version != _routedVersion + 1);
         }
+    }
+
+    /// <summary>Routes a version newer than the last one routed: every service, or only those it changed. Called under the lock.</summary>
+    private void Reconcile(CatalogSnapshot snapshot, bool everyService)
+    {
+        if (snapshot.Version <= _routedVersion)
+        {
+            return;
+        }
+
+        var services = everyService ? _keysByService.Keys.Union(snapshot.Services.Keys).ToArray() : (IEnumerable<NamespacedName>)snapshot.ChangedServices;
+        foreach (var id in services)
+        {
+            ReconcileService(id, snapshot);
+        }
+
+        _routedVersion = snapshot.Version;
+        _work.Writer.TryWrite(Work.VersionDone(snapshot.Version));
     }
 
     /// <summary>Completes when the listeners reflect catalog version <paramref name="version"/> or later (binds included).</summary>
