@@ -83,10 +83,7 @@ public sealed class EndpointHealthTrackerTests
         var periods = new List<TimeSpan>();
         for (var ejection = 0; ejection < 4; ejection++)
         {
-            for (var i = 0; i < Outlier.ConsecutiveFailures; i++)
-            {
-                tracker.OnConnectFailed();
-            }
+            FailConnects(tracker);
 
             Assert.Equal(EndpointHealth.Ejected, endpoint.Health);
             var period = events.Seen[^1].EjectedFor;
@@ -109,18 +106,10 @@ public sealed class EndpointHealthTrackerTests
         var endpoint = Endpoint();
         var events = new RecordingEvents();
         using var tracker = new EndpointHealthTracker(endpoint, null, Outlier, time, events);
-        void Fail()
-        {
-            for (var i = 0; i < Outlier.ConsecutiveFailures; i++)
-            {
-                tracker.OnConnectFailed();
-            }
-        }
-
-        Fail();
+        FailConnects(tracker);
         time.Advance(TimeSpan.FromSeconds(10));
         time.Advance(Outlier.MaxEjectionTime);
-        Fail();
+        FailConnects(tracker);
         Assert.Equal(TimeSpan.FromSeconds(10), events.Seen[^1].EjectedFor);
         Assert.Equal(1, tracker.Ejections);
     }
@@ -132,10 +121,7 @@ public sealed class EndpointHealthTrackerTests
         var endpoint = Endpoint();
         var events = new RecordingEvents();
         using var tracker = new EndpointHealthTracker(endpoint, null, Outlier, time, events);
-        for (var i = 0; i < Outlier.ConsecutiveFailures; i++)
-        {
-            tracker.OnConnectFailed();
-        }
+        FailConnects(tracker);
 
         tracker.OnConnected();
         Assert.Equal(EndpointHealth.Healthy, endpoint.Health);
@@ -176,10 +162,7 @@ public sealed class EndpointHealthTrackerTests
         var endpoint = Endpoint();
         var events = new RecordingEvents();
         using var tracker = new EndpointHealthTracker(endpoint, new HealthCheckPolicy(), Outlier, new FakeTimeProvider(), events);
-        for (var i = 0; i < Outlier.ConsecutiveFailures; i++)
-        {
-            tracker.OnConnectFailed();
-        }
+        FailConnects(tracker);
 
         tracker.OnProbeResult(true, "ok");
         Assert.Equal(EndpointHealth.Healthy, endpoint.Health);
@@ -200,5 +183,38 @@ public sealed class EndpointHealthTrackerTests
 
         Assert.Equal(EndpointHealth.Healthy, endpoint.Health);
         Assert.Empty(events.Seen);
+    }
+
+    [Fact]
+    public void ForwarderHooks_WhileNothingChanges_AllocateNothing()
+    {
+        var endpoint = Endpoint();
+        using var tracker = new EndpointHealthTracker(endpoint, null, Outlier with { ConsecutiveFailures = 1000 }, new FakeTimeProvider(), new RecordingEvents());
+        endpoint.HealthTracker = tracker;
+        endpoint.OnConnecting();
+        endpoint.OnConnected();
+        tracker.OnConnectionEnded(resetByEndpoint: false);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 500; i++)
+        {
+            endpoint.OnConnecting();
+            endpoint.OnConnectFailed();
+            endpoint.OnConnecting();
+            endpoint.OnConnected();
+            tracker.OnConnectionEnded(resetByEndpoint: i % 2 == 0);
+            endpoint.OnConnectionClosed();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(EndpointHealth.Healthy, endpoint.Health);
+    }
+
+    /// <summary>As many failed connects in a row as eject an endpoint.</summary>
+    private static void FailConnects(EndpointHealthTracker tracker)
+    {
+        for (var i = 0; i < Outlier.ConsecutiveFailures; i++)
+        {
+            tracker.OnConnectFailed();
+        }
     }
 }
