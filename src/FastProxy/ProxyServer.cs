@@ -24,6 +24,9 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ListenerManager _listeners;
     private readonly Meter? _ownedMeter;
+    private readonly Health.NetworkHealthProbe _healthProbe = new();
+    private readonly Health.HealthMonitor _health;
+    private readonly Health.HealthCheckNodePortServer _healthCheckNodePorts;
     private int _state; // 0 created, 1 started, 2 stopping or stopped
 
     internal ProxyServer(
@@ -45,6 +48,8 @@ public sealed partial class ProxyServer : IAsyncDisposable
         var metrics = new ProxyMetrics(meter, catalog, () => _connections.Count);
         _forwarder = new TcpForwarder(connectionFactory, options, loggerFactory.CreateLogger<TcpForwarder>(), metrics);
         _listeners = new ListenerManager(listenerFactory, OnConnection, loggerFactory.CreateLogger<ListenerManager>(), metrics);
+        _health = new Health.HealthMonitor(catalog, _healthProbe, loggerFactory.CreateLogger<Health.HealthMonitor>(), new Health.HealthMetrics(meter, catalog));
+        _healthCheckNodePorts = new Health.HealthCheckNodePortServer(catalog, loggerFactory.CreateLogger<Health.HealthCheckNodePortServer>());
     }
 
     /// <summary>
@@ -73,6 +78,8 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
         Catalog.Changed += OnCatalogChanged;
         _listeners.ApplyAll(() => Catalog.Current);
+        _health.ApplyAll(Catalog.Current);
+        _healthCheckNodePorts.ApplyAll(Catalog.Current);
         await _listeners.WhenAppliedAsync(Catalog.Current.Version, cancellationToken).ConfigureAwait(false);
     }
 
@@ -101,6 +108,8 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
         Catalog.Changed -= OnCatalogChanged;
         await _listeners.CloseAllAsync().ConfigureAwait(false);
+        await _health.DisposeAsync().ConfigureAwait(false);
+        await _healthCheckNodePorts.DisposeAsync().ConfigureAwait(false);
 
         var drained = _connections.WhenDrainedAsync();
         try
@@ -132,10 +141,16 @@ public sealed partial class ProxyServer : IAsyncDisposable
         }
 
         _shutdown.Dispose();
+        _healthProbe.Dispose();
         _ownedMeter?.Dispose();
     }
 
-    private void OnCatalogChanged(object? sender, CatalogChangedEventArgs e) => _listeners.ApplyChanges(e.Snapshot);
+    private void OnCatalogChanged(object? sender, CatalogChangedEventArgs e)
+    {
+        _listeners.ApplyChanges(e.Snapshot);
+        _health.ApplyChanges(e.Snapshot);
+        _healthCheckNodePorts.ApplyChanges(e.Snapshot);
+    }
 
     private void OnConnection(ConnectionContext connection, ServiceListener listener)
         => _ = RunConnectionAsync(connection, listener);

@@ -9,6 +9,19 @@ internal static class AnnotationRules
     [
         (ManifestAnnotations.Balancer, ManifestObjectKind.Service),
         (ManifestAnnotations.Weight, ManifestObjectKind.Pod),
+        (ManifestAnnotations.HealthCheck, ManifestObjectKind.Service),
+        (ManifestAnnotations.HealthCheckPath, ManifestObjectKind.Service),
+        (ManifestAnnotations.HealthCheckPort, ManifestObjectKind.Service),
+        (ManifestAnnotations.HealthCheckInterval, ManifestObjectKind.Service),
+        (ManifestAnnotations.HealthCheckTimeout, ManifestObjectKind.Service),
+        (ManifestAnnotations.HealthCheckHealthyThreshold, ManifestObjectKind.Service),
+        (ManifestAnnotations.HealthCheckUnhealthyThreshold, ManifestObjectKind.Service),
+        (ManifestAnnotations.HealthCheckJitterPercent, ManifestObjectKind.Service),
+        (ManifestAnnotations.HealthCheckExpectedStatuses, ManifestObjectKind.Service),
+        (ManifestAnnotations.OutlierConsecutiveFailures, ManifestObjectKind.Service),
+        (ManifestAnnotations.OutlierBaseEjectionTime, ManifestObjectKind.Service),
+        (ManifestAnnotations.OutlierMaxEjectionTime, ManifestObjectKind.Service),
+        (ManifestAnnotations.PanicThreshold, ManifestObjectKind.Service),
     ];
 
     public static void Check(ObjectScope scope, ManifestObjectKind kind, Dictionary<string, (string Value, Node Node)> annotations, string path)

@@ -18,8 +18,10 @@ public sealed class PortRoute
     private const int ScanLimit = 16;
     private readonly FrozenSet<EndpointState>? _members;
 
-    internal PortRoute(NamespacedName service, ServicePort port, ImmutableArray<EndpointState> endpoints, IEndpointPicker? picker, ServicePortLoad load, SessionAffinityTable? affinity)
+    internal PortRoute(NamespacedName service, ServicePort port, ImmutableArray<EndpointState> endpoints, IEndpointPicker? picker, ServicePortLoad load, SessionAffinityTable? affinity, bool inPanic = false, long panicCount = 0)
     {
+        InPanic = inPanic;
+        PanicCount = panicCount;
         Service = service;
         ServiceLabel = service.ToString();
         Port = port;
@@ -50,6 +52,15 @@ public sealed class PortRoute
 
     /// <summary>The picker over <see cref="Endpoints"/>; null when there is none.</summary>
     public IEndpointPicker? Picker { get; }
+
+    /// <summary>
+    /// True when too few of the route's endpoints are healthy (below <see cref="Model.Service.PanicThreshold"/>,
+    /// or none): <see cref="Endpoints"/> then holds the unhealthy ones too, rather than none.
+    /// </summary>
+    public bool InPanic { get; }
+
+    /// <summary>How many times this route (across rebuilds) entered panic.</summary>
+    internal long PanicCount { get; }
 
     /// <summary>Open connections of this port over all its endpoints; carried across rebuilds.</summary>
     internal ServicePortLoad Load { get; }

@@ -19,4 +19,18 @@ internal static class EventIds
     public const int PickerFailed = 30;
     public const int ChangeSubscriberFailed = 31;
     public const int LocalPolicyWithoutNodeName = 32;
+
+    // Health (40-59).
+    public const int EndpointChecksFailing = 40;
+    public const int EndpointChecksPassing = 41;
+    public const int EndpointEjected = 42;
+    public const int EndpointRestored = 43;
+    public const int PanicEntered = 44;
+    public const int PanicLeft = 45;
+    public const int HealthProbeFailed = 46;
+    public const int HealthRefreshFailed = 47;
+    public const int HealthCheckNodePortStarted = 48;
+    public const int HealthCheckNodePortStopped = 49;
+    public const int HealthCheckNodePortBindFailed = 50;
+    public const int HealthCheckNodePortRequestFailed = 51;
 }

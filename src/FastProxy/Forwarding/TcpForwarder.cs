@@ -61,6 +61,7 @@ internal sealed partial class TcpForwarder
 
             var toReason = await toEndpoint.ConfigureAwait(false);
             var fromReason = await fromEndpoint.ConfigureAwait(false);
+            endpoint.HealthTracker?.OnConnectionEnded(resetByEndpoint: fromReason == CloseReason.Reset);
             Log.ConnectionClosed(_logger, client.RemoteEndPoint, endpoint.EndPoint, toReason, fromReason);
         }
         catch (Exception ex)
