@@ -85,6 +85,10 @@ internal static class ObjectValidator
         }
 
         report.Check("spec.trafficDistribution", EnumValue(service.TrafficDistribution));
+        foreach (var (field, problem) in ConnectionPolicyRules.Problems(service.ConnectionPolicy))
+        {
+            report.Add(field, problem);
+        }
     }
 
     public static void ValidatePod(Pod pod, List<ValidationError> errors)

@@ -93,6 +93,9 @@ public sealed partial class ServiceCatalog
     /// <summary>The latest published version. Reading it never blocks.</summary>
     public CatalogSnapshot Current => Volatile.Read(ref _current);
 
+    /// <summary>The catalog's clock (<see cref="ServiceCatalogOptions.TimeProvider"/>); a server following the catalog times drains, queues and idle connections by it.</summary>
+    internal TimeProvider Time => _time;
+
     /// <summary>The range virtual IPs are allocated from.</summary>
     public IPNetwork ServiceCidr => _allocator.Cidr;
 
@@ -760,7 +763,7 @@ public sealed partial class ServiceCatalog
             var virtualEndPoint = address is null ? null : new IPEndPoint(address, port.Port);
             var listeners = ListenersOf(service, port);
             if (previous is not null && !statesChanged && sameBalancing && previous.Port == port && Equals(previous.VirtualEndPoint, virtualEndPoint)
-                && SameAffinity(previous.Internal.Affinity, service) && SameListeners(previous, listeners)
+                && SameAffinity(previous.Internal.Affinity, service) && SameListeners(previous, listeners) && Equals(previous.Internal.Policy, service.ConnectionPolicy)
                 && previous.AllEndpoints.SequenceEqual(all) && previous.Internal.Endpoints.SequenceEqual(internalSet) && previous.External.Endpoints.SequenceEqual(externalSet))
             {
                 // Same endpoints and settings: keep the routes, and with them any state their pickers carry (a round-robin cursor).
@@ -811,7 +814,7 @@ public sealed partial class ServiceCatalog
     }
 
     private PortRoute BuildRoute(Service service, ServicePort port, ImmutableArray<EndpointState> endpoints, ServicePortLoad load, SessionAffinityTable? affinity)
-        => new(service.Id, port, endpoints, endpoints.IsEmpty ? null : CreatePicker(service, endpoints), load, affinity);
+        => new(service.Id, port, endpoints, endpoints.IsEmpty ? null : CreatePicker(service, endpoints), load, affinity) { Policy = service.ConnectionPolicy };
 
     /// <summary>
     /// The service's strategy's picker. The desired state is already committed when pickers are built, so a

@@ -89,6 +89,12 @@ public sealed record Service
     /// <summary>A preference for nearby endpoints under the Cluster policies (<c>spec.trafficDistribution</c>). Defaults to none.</summary>
     public TrafficDistribution TrafficDistribution { get; init; } = TrafficDistribution.Default;
 
+    /// <summary>
+    /// Drain policy, connection limits, timeouts and PROXY protocol (FastProxy's own, set by
+    /// <c>fastproxy.io/</c> annotations in manifests). Defaults to <see cref="ConnectionPolicy.Default"/>.
+    /// </summary>
+    public ConnectionPolicy ConnectionPolicy { get; init; } = ConnectionPolicy.Default;
+
     /// <summary>The service's identity.</summary>
     public NamespacedName Id => new(Namespace, Name);
 }
