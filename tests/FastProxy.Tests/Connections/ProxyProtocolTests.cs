@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using FastProxy.Model;
@@ -125,27 +124,5 @@ public sealed class ProxyProtocolTests
         await outside.SendAsync(Encoding.ASCII.GetBytes("PROXY TCP4 10.2.2.3 10.0.0.1 4000 80\r\n"));
         await ConnectionAssert.IsResetAsync(outside);
         Assert.Equal(1, env.Counter("fastproxy.connections.refused", "reason=source_range"));
-    }
-
-    private sealed class ListLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Messages { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new ListLogger(Messages);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(ConcurrentQueue<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-                => messages.Enqueue(formatter(state, exception));
-        }
     }
 }
