@@ -53,4 +53,36 @@ public static class ManifestAnnotations
 
     /// <summary>On a Service: the panic threshold, a percentage 0-100 as a string (<see cref="Model.Service.PanicThreshold"/>). Defaults to <c>"0"</c> (panic only when no endpoint is healthy).</summary>
     public const string PanicThreshold = "fastproxy.io/panic-threshold";
+    /// <summary>On a Service: what happens to open connections when their pod leaves or turns terminating, or their listener is removed: <c>keep</c> (default), <c>drain</c> or <c>close</c>.</summary>
+    public const string DrainPolicy = "fastproxy.io/drain-policy";
+
+    /// <summary>On a Service: how long <c>drain</c> lets connections finish before resetting them, a duration (<c>"30s"</c>, <c>"5m"</c>; a bare number is seconds). Defaults to 30s.</summary>
+    public const string DrainTimeout = "fastproxy.io/drain-timeout";
+
+    /// <summary>On a Service: the most client connections open at once over all its ports; <c>"0"</c> (default) is unlimited.</summary>
+    public const string MaxConnections = "fastproxy.io/max-connections";
+
+    /// <summary>On a Service: the most connections open or connecting to one endpoint; <c>"0"</c> (default) is unlimited.</summary>
+    public const string MaxConnectionsPerEndpoint = "fastproxy.io/max-connections-per-endpoint";
+
+    /// <summary>On a Service: what a connection over a limit meets: <c>reject</c> (default, reset at once) or <c>queue</c>.</summary>
+    public const string LimitAction = "fastproxy.io/limit-action";
+
+    /// <summary>On a Service: how long a queued connection waits for a slot, a duration. Defaults to 5s.</summary>
+    public const string QueueTimeout = "fastproxy.io/queue-timeout";
+
+    /// <summary>On a Service: the most connections waiting for a slot at once. Defaults to 1000.</summary>
+    public const string QueueLimit = "fastproxy.io/queue-limit";
+
+    /// <summary>On a Service: how long one connect to an endpoint may take, a duration. Defaults to the server's (5s).</summary>
+    public const string ConnectTimeout = "fastproxy.io/connect-timeout";
+
+    /// <summary>On a Service: how long both directions may be silent before the connection is reset, a duration; <c>"0"</c> never. Defaults to the server's (1h).</summary>
+    public const string IdleTimeout = "fastproxy.io/idle-timeout";
+
+    /// <summary>On a Service: send a PROXY protocol header to backends: <c>v1</c> or <c>v2</c> (<c>none</c>, the default, sends none).</summary>
+    public const string ProxyProtocol = "fastproxy.io/proxy-protocol";
+
+    /// <summary>On a Service: clients (a load balancer in front) open with a PROXY protocol header, v1 or v2: <c>"true"</c> or <c>"false"</c> (default).</summary>
+    public const string AcceptProxyProtocol = "fastproxy.io/accept-proxy-protocol";
 }

@@ -22,6 +22,17 @@ internal static class AnnotationRules
         (ManifestAnnotations.OutlierBaseEjectionTime, ManifestObjectKind.Service),
         (ManifestAnnotations.OutlierMaxEjectionTime, ManifestObjectKind.Service),
         (ManifestAnnotations.PanicThreshold, ManifestObjectKind.Service),
+        (ManifestAnnotations.DrainPolicy, ManifestObjectKind.Service),
+        (ManifestAnnotations.DrainTimeout, ManifestObjectKind.Service),
+        (ManifestAnnotations.MaxConnections, ManifestObjectKind.Service),
+        (ManifestAnnotations.MaxConnectionsPerEndpoint, ManifestObjectKind.Service),
+        (ManifestAnnotations.LimitAction, ManifestObjectKind.Service),
+        (ManifestAnnotations.QueueTimeout, ManifestObjectKind.Service),
+        (ManifestAnnotations.QueueLimit, ManifestObjectKind.Service),
+        (ManifestAnnotations.ConnectTimeout, ManifestObjectKind.Service),
+        (ManifestAnnotations.IdleTimeout, ManifestObjectKind.Service),
+        (ManifestAnnotations.ProxyProtocol, ManifestObjectKind.Service),
+        (ManifestAnnotations.AcceptProxyProtocol, ManifestObjectKind.Service),
     ];
 
     public static void Check(ObjectScope scope, ManifestObjectKind kind, Dictionary<string, (string Value, Node Node)> annotations, string path)

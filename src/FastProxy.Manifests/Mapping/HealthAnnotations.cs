@@ -26,7 +26,7 @@ internal static class HealthAnnotations
     public static Service Apply(Service service, ObjectMetadata metadata, ObjectScope scope)
     {
         var annotations = metadata.Annotations;
-        var reader = new Reader(annotations, scope);
+        var reader = new AnnotationReader(annotations, scope);
         if (annotations.TryGetValue(ManifestAnnotations.HealthCheck, out var protocol))
         {
             var check = new HealthCheckPolicy();
@@ -49,7 +49,7 @@ internal static class HealthAnnotations
                 UnhealthyThreshold = reader.Int(ManifestAnnotations.HealthCheckUnhealthyThreshold) ?? check.UnhealthyThreshold,
                 JitterPercent = reader.Int(ManifestAnnotations.HealthCheckJitterPercent) ?? check.JitterPercent,
             };
-            if (reader.StatusRange(ManifestAnnotations.HealthCheckExpectedStatuses) is { } statuses)
+            if (StatusRange(reader, ManifestAnnotations.HealthCheckExpectedStatuses) is { } statuses)
             {
                 check = check with { ExpectedStatusMin = statuses.Min, ExpectedStatusMax = statuses.Max };
             }
@@ -87,91 +87,22 @@ internal static class HealthAnnotations
         return service;
     }
 
-    /// <summary>
-    /// A duration as Kubernetes and Envoy write them (Go's <c>time.ParseDuration</c> units <c>ms</c>, <c>s</c>,
-    /// <c>m</c>, <c>h</c>, combinable: <c>1m30s</c>, fractions allowed: <c>1.5s</c>); null when malformed.
-    /// </summary>
-    internal static TimeSpan? ParseDuration(string text)
+    private static (int Min, int Max)? StatusRange(AnnotationReader reader, string key)
     {
-        var rest = text.Trim().AsSpan();
-        if (rest.IsEmpty)
+        if (!reader.TryGet(key, out var text, out var node))
         {
             return null;
         }
 
-        var total = 0.0;
-        while (!rest.IsEmpty)
+        var parts = text.Trim().Split('-');
+        if (parts.Length is 1 or 2
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var min)
+            && (parts.Length == 1 || int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
         {
-            var digits = 0;
-            while (digits < rest.Length && (char.IsAsciiDigit(rest[digits]) || rest[digits] == '.'))
-            {
-                digits++;
-            }
-
-            if (digits == 0 || !double.TryParse(rest[..digits], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
-            {
-                return null;
-            }
-
-            rest = rest[digits..];
-            var (unit, length) = rest.StartsWith("ms", StringComparison.Ordinal) ? (1.0, 2)
-                : rest.StartsWith("s", StringComparison.Ordinal) ? (1000.0, 1)
-                : rest.StartsWith("m", StringComparison.Ordinal) ? (60_000.0, 1)
-                : rest.StartsWith("h", StringComparison.Ordinal) ? (3_600_000.0, 1)
-                : (0, 0);
-            if (length == 0)
-            {
-                return null;
-            }
-
-            rest = rest[length..];
-            total += number * unit;
+            return (min, parts.Length == 1 ? min : int.Parse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture));
         }
 
-        // Beyond what TimeSpan holds is far beyond any limit the catalog accepts: report the limit there.
-        return total > TimeSpan.MaxValue.TotalMilliseconds / 2 ? TimeSpan.MaxValue / 2 : TimeSpan.FromMilliseconds(total);
-    }
-
-    private sealed class Reader(Dictionary<string, (string Value, Node Node)> annotations, ObjectScope scope)
-    {
-        public string? String(string key) => annotations.TryGetValue(key, out var a) ? a.Value.Trim() : null;
-
-        public int? Int(string key)
-            => annotations.TryGetValue(key, out var a) ? Values.IntFromString(scope, a.Node, a.Value, ObjectMetadata.AnnotationPath(key)) : null;
-
-        public TimeSpan? Duration(string key)
-        {
-            if (!annotations.TryGetValue(key, out var a))
-            {
-                return null;
-            }
-
-            var value = ParseDuration(a.Value);
-            if (value is null)
-            {
-                scope.Error(ObjectMetadata.AnnotationPath(key), a.Node, $"must be a duration such as \"5s\", \"500ms\" or \"1m30s\", got {ScalarNode.Quote(a.Value)}");
-            }
-
-            return value;
-        }
-
-        public (int Min, int Max)? StatusRange(string key)
-        {
-            if (!annotations.TryGetValue(key, out var a))
-            {
-                return null;
-            }
-
-            var parts = a.Value.Trim().Split('-');
-            if (parts.Length is 1 or 2
-                && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var min)
-                && (parts.Length == 1 || int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
-            {
-                return (min, parts.Length == 1 ? min : int.Parse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture));
-            }
-
-            scope.Error(ObjectMetadata.AnnotationPath(key), a.Node, $"must be a status (\"200\") or a range (\"200-399\"), got {ScalarNode.Quote(a.Value)}");
-            return null;
-        }
+        reader.Error(key, node, $"must be a status (\"200\") or a range (\"200-399\"), got {ScalarNode.Quote(text)}");
+        return null;
     }
 }

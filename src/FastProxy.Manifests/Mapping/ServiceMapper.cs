@@ -44,6 +44,8 @@ internal static class ServiceMapper
             service = service with { Balancer = balancer.Value.Trim() };
         }
 
+        service = service with { ConnectionPolicy = ConnectionPolicyAnnotations.Read(root.Scope, metadata) };
+
         if (root.Get("spec") is null)
         {
             root.Scope.Error("spec", root.Node, "required");

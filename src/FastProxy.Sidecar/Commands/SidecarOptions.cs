@@ -162,32 +162,12 @@ internal static class SidecarOptions
         },
     };
 
-    /// <summary>Parses <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>, a plain number of seconds, or <c>hh:mm:ss</c>.</summary>
+    /// <summary>Parses a duration as manifests write them (<c>500ms</c>, <c>30s</c>, <c>1m30s</c>, a number of seconds) or <c>hh:mm:ss</c>.</summary>
     public static bool TryParseDuration(string text, out TimeSpan duration)
-    {
-        duration = default;
-        text = text.Trim();
-        (string Suffix, double Scale)[] units = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)];
-        foreach (var (suffix, scale) in units)
-        {
-            if (text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
-                && double.TryParse(text.AsSpan(0, text.Length - suffix.Length), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
-            {
-                duration = TimeSpan.FromSeconds(number * scale);
-                return true;
-            }
-        }
-
-        if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds))
-        {
-            duration = TimeSpan.FromSeconds(seconds);
-            return true;
-        }
-
-        return text.Contains(':', StringComparison.Ordinal)
-            && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration)
-            && duration >= TimeSpan.Zero;
-    }
+        => FastProxy.Manifests.Mapping.Durations.TryParse(text, out duration)
+            || (text.Contains(':', StringComparison.Ordinal)
+                && TimeSpan.TryParse(text.Trim(), CultureInfo.InvariantCulture, out duration)
+                && duration >= TimeSpan.Zero);
 
     /// <summary>Reads the manifests the way every command does.</summary>
     public static ManifestSet Load(IEnumerable<string> paths, string defaultNamespace)

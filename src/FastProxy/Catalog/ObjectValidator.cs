@@ -86,6 +86,10 @@ internal static partial class ObjectValidator
 
         report.Check("spec.trafficDistribution", EnumValue(service.TrafficDistribution));
         ValidateHealth(service, report);
+        foreach (var (field, problem) in ConnectionPolicyRules.Problems(service.ConnectionPolicy))
+        {
+            report.Add(field, problem);
+        }
     }
 
     public static void ValidatePod(Pod pod, List<ValidationError> errors)

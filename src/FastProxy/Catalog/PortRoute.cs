@@ -68,6 +68,9 @@ public sealed class PortRoute
     /// <summary>The ClientIP affinity table, when the service asks for it; carried across rebuilds while the setting stays.</summary>
     internal SessionAffinityTable? Affinity { get; }
 
+    /// <summary>The service's connection policy (drain, limits, timeouts, PROXY protocol), read once per connection.</summary>
+    internal ConnectionPolicy Policy { get; init; } = ConnectionPolicy.Default;
+
     /// <summary>True when <paramref name="endpoint"/> takes this route's new connections: affinity entries to any other are stale.</summary>
     internal bool Takes(EndpointState endpoint)
     {

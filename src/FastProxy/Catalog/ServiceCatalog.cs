@@ -94,6 +94,9 @@ public sealed partial class ServiceCatalog
     /// <summary>The latest published version. Reading it never blocks.</summary>
     public CatalogSnapshot Current => Volatile.Read(ref _current);
 
+    /// <summary>The catalog's clock (<see cref="ServiceCatalogOptions.TimeProvider"/>); a server following the catalog times drains, queues and idle connections by it.</summary>
+    internal TimeProvider Time => _time;
+
     /// <summary>The range virtual IPs are allocated from.</summary>
     public IPNetwork ServiceCidr => _allocator.Cidr;
 
@@ -791,7 +794,7 @@ public sealed partial class ServiceCatalog
             var virtualEndPoint = address is null ? null : new IPEndPoint(address, port.Port);
             var listeners = ListenersOf(service, port);
             if (previous is not null && !statesChanged && sameBalancing && previous.Port == port && Equals(previous.VirtualEndPoint, virtualEndPoint)
-                && SameAffinity(previous.Internal.Affinity, service) && SameListeners(previous, listeners)
+                && SameAffinity(previous.Internal.Affinity, service) && SameListeners(previous, listeners) && Equals(previous.Internal.Policy, service.ConnectionPolicy)
                 && previous.AllEndpoints.SequenceEqual(all) && previous.Internal.Endpoints.SequenceEqual(internalSet) && previous.External.Endpoints.SequenceEqual(externalSet)
                 && previous.Internal.InPanic == internalHealth.Panic && previous.External.InPanic == externalHealth.Panic)
             {
@@ -846,7 +849,7 @@ public sealed partial class ServiceCatalog
     }
 
     private PortRoute BuildRoute(Service service, ServicePort port, ImmutableArray<EndpointState> endpoints, ServicePortLoad load, SessionAffinityTable? affinity, Health.HealthRouting.Outcome health, PortRoute? previous, string kind)
-        => new(service.Id, port, endpoints, endpoints.IsEmpty ? null : CreatePicker(service, endpoints), load, affinity, health.Panic, PanicCount(service, port, health, previous, kind));
+        => new(service.Id, port, endpoints, endpoints.IsEmpty ? null : CreatePicker(service, endpoints), load, affinity, health.Panic, PanicCount(service, port, health, previous, kind)) { Policy = service.ConnectionPolicy };
 
     /// <summary>
     /// The service's strategy's picker. The desired state is already committed when pickers are built, so a

@@ -33,4 +33,15 @@ internal static class EventIds
     public const int HealthCheckNodePortStopped = 49;
     public const int HealthCheckNodePortBindFailed = 50;
     public const int HealthCheckNodePortRequestFailed = 51;
+    // Connection policy (drain, limits, idle timeout, PROXY protocol): 60-79.
+    public const int DrainStarted = 60;
+    public const int DrainDeadlineReached = 61;
+    public const int ClosedByPolicy = 62;
+    public const int KeptByPolicy = 63;
+    public const int LimitRejected = 64;
+    public const int ConnectionQueued = 65;
+    public const int QueueTimedOut = 66;
+    public const int IdleConnectionsClosed = 67;
+    public const int ProxyHeaderRejected = 68;
+    public const int ProxyHeaderSourceRefused = 69;
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using ConnectionSet = FastProxy.Connections.ConnectionSet;
 
 namespace FastProxy.Model;
 
@@ -25,6 +26,7 @@ public sealed class EndpointState
     private string? _serviceLabel;
     private int _health;
     private Health.EndpointHealthTracker? _healthTracker;
+    private ConnectionSet? _connections;
 
     internal EndpointState(NamespacedName service, string portName, IPEndPoint endPoint, NamespacedName? pod, int weight = 1, ServicePortLoad? load = null, EndpointPlacement placement = default, EndpointConditions? conditions = null)
     {
@@ -116,8 +118,39 @@ public sealed class EndpointState
 
     internal void OnConnecting()
     {
-        Interlocked.Increment(ref _connectsStarted);
         Interlocked.Increment(ref _activeConnections);
+        OnConnectStarted();
+    }
+
+    /// <summary>
+    /// Like <see cref="OnConnecting"/>, but only while fewer than <paramref name="limit"/> connections are open or
+    /// connecting (the per-endpoint connection limit); the check and the count are one atomic step.
+    /// </summary>
+    internal bool TryOnConnecting(long limit)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _activeConnections);
+            if (current >= limit)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _activeConnections, current + 1, current) == current)
+            {
+                OnConnectStarted();
+                return true;
+            }
+        }
+    }
+
+    /// <summary>The forwarded connections open to this endpoint, for its service's drain policy; made on first use.</summary>
+    internal ConnectionSet Connections
+        => Volatile.Read(ref _connections) ?? Interlocked.CompareExchange(ref _connections, new ConnectionSet(), null) ?? _connections;
+
+    private void OnConnectStarted()
+    {
+        Interlocked.Increment(ref _connectsStarted);
         Load.Add(1);
         Volatile.Read(ref _loadLeaf)?.Update();
         Volatile.Read(ref _otherRouteLoadLeaf)?.Update();

@@ -111,6 +111,12 @@ public sealed record Service
     /// </summary>
     public int HealthCheckNodePort { get; init; }
 
+    /// <summary>
+    /// Drain policy, connection limits, timeouts and PROXY protocol (FastProxy's own, set by
+    /// <c>fastproxy.io/</c> annotations in manifests). Defaults to <see cref="ConnectionPolicy.Default"/>.
+    /// </summary>
+    public ConnectionPolicy ConnectionPolicy { get; init; } = ConnectionPolicy.Default;
+
     /// <summary>The service's identity.</summary>
     public NamespacedName Id => new(Namespace, Name);
 }

@@ -76,7 +76,7 @@ public sealed class HealthManifestTests
         var set = Yaml(Service(Spec, extraMetadata: """
               annotations:
                 fastproxy.io/health-check: udp
-                fastproxy.io/health-check-interval: "5"
+                fastproxy.io/health-check-interval: "5d"
                 fastproxy.io/health-check-healthy-threshold: two
                 fastproxy.io/health-check-expected-statuses: 2xx
                 fastproxy.io/outlier-max-ejection-time: soon
@@ -84,10 +84,10 @@ public sealed class HealthManifestTests
         Lines(
             [
                 "test.yaml[doc 1] service default/web: metadata.annotations[fastproxy.io/health-check]: must be \"tcp\" or \"http\", got \"udp\" (line 6, column 32)",
-                "test.yaml[doc 1] service default/web: metadata.annotations[fastproxy.io/health-check-interval]: must be a duration such as \"5s\", \"500ms\" or \"1m30s\", got \"5\" (line 7, column 41)",
+                "test.yaml[doc 1] service default/web: metadata.annotations[fastproxy.io/health-check-interval]: must be a duration such as \"500ms\", \"30s\", \"5m\", \"1h30m\" or a number of seconds, got \"5d\" (line 7, column 41)",
                 "test.yaml[doc 1] service default/web: metadata.annotations[fastproxy.io/health-check-healthy-threshold]: must be an integer, got \"two\" (line 8, column 50)",
                 "test.yaml[doc 1] service default/web: metadata.annotations[fastproxy.io/health-check-expected-statuses]: must be a status (\"200\") or a range (\"200-399\"), got \"2xx\" (line 9, column 50)",
-                "test.yaml[doc 1] service default/web: metadata.annotations[fastproxy.io/outlier-max-ejection-time]: must be a duration such as \"5s\", \"500ms\" or \"1m30s\", got \"soon\" (line 10, column 45)",
+                "test.yaml[doc 1] service default/web: metadata.annotations[fastproxy.io/outlier-max-ejection-time]: must be a duration such as \"500ms\", \"30s\", \"5m\", \"1h30m\" or a number of seconds, got \"soon\" (line 10, column 45)",
             ],
             set.Printed());
     }
@@ -116,15 +116,17 @@ public sealed class HealthManifestTests
     [InlineData("2h", 7_200_000)]
     [InlineData(" 10s ", 10_000)]
     public void ParseDuration_ReadsGoDurations(string text, int milliseconds)
-        => Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), HealthAnnotations.ParseDuration(text));
+    {
+        Assert.True(Durations.TryParse(text, out var duration));
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), duration);
+    }
 
     [Theory]
     [InlineData("")]
-    [InlineData("5")]
     [InlineData("s")]
     [InlineData("5 s")]
     [InlineData("-5s")]
     [InlineData("5d")]
     [InlineData("1..2s")]
-    public void ParseDuration_RefusesOtherText(string text) => Assert.Null(HealthAnnotations.ParseDuration(text));
+    public void ParseDuration_RefusesOtherText(string text) => Assert.False(Durations.TryParse(text, out _));
 }
