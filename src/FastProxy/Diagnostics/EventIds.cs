@@ -19,4 +19,10 @@ internal static class EventIds
     public const int PickerFailed = 30;
     public const int ChangeSubscriberFailed = 31;
     public const int LocalPolicyWithoutNodeName = 32;
+    // Embedded DNS (Dns/): 100-109.
+    public const int DnsListening = 100;
+    public const int DnsRequestFailed = 101;
+    public const int DnsForwardFailed = 102;
+    public const int DnsTcpLimitReached = 103;
+    public const int DnsSocketError = 104;
 }
