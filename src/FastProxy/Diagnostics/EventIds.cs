@@ -44,4 +44,10 @@ internal static class EventIds
     public const int IdleConnectionsClosed = 67;
     public const int ProxyHeaderRejected = 68;
     public const int ProxyHeaderSourceRefused = 69;
+    // Embedded DNS (Dns/): 100-109.
+    public const int DnsListening = 100;
+    public const int DnsRequestFailed = 101;
+    public const int DnsForwardFailed = 102;
+    public const int DnsTcpLimitReached = 103;
+    public const int DnsSocketError = 104;
 }
