@@ -12,6 +12,9 @@ namespace FastProxy.Catalog;
 // health changes trigger, and the health-check node port's allocation.
 public sealed partial class ServiceCatalog
 {
+    // Under _gate: set while RefreshRoutes publishes, so its notification can tell followers only routes changed.
+    private bool _refreshingRoutes;
+
     /// <summary>The clock of session affinity, which the health engine shares.</summary>
     internal TimeProvider TimeProvider => _time;
 
@@ -25,7 +28,12 @@ public sealed partial class ServiceCatalog
     /// </summary>
     /// <param name="id">The service.</param>
     /// <returns>The published version, or the current one when nothing changed.</returns>
-    internal CatalogSnapshot RefreshRoutes(NamespacedName id)
+    internal CatalogSnapshot RefreshRoutes(NamespacedName id) => RefreshRoutesOf([id]);
+
+    /// <summary>Like <see cref="RefreshRoutes"/> for several services, in one version.</summary>
+    /// <param name="ids">The services; ones that no longer exist are skipped.</param>
+    /// <returns>The published version, or the current one when nothing changed.</returns>
+    internal CatalogSnapshot RefreshRoutesOf(IEnumerable<NamespacedName> ids)
     {
         if (_gate.IsHeldByCurrentThread)
         {
@@ -34,9 +42,29 @@ public sealed partial class ServiceCatalog
 
         lock (_gate)
         {
-            return Publish([id]);
+            _refreshingRoutes = true;
+            try
+            {
+                return Publish([.. ids]);
+            }
+            finally
+            {
+                _refreshingRoutes = false;
+            }
         }
     }
+
+    /// <summary>
+    /// True while <paramref name="snapshot"/> is being notified on this thread and was published by
+    /// <see cref="RefreshRoutes"/>: only routes changed (endpoint health), no service definition
+    /// nor endpoint set, so a follower need not retry what failed (a bind) on every health flap. False elsewhere,
+    /// which makes a follower treat the version as an ordinary change.
+    /// </summary>
+    internal bool IsRouteRefresh(CatalogSnapshot snapshot)
+        => _gate.IsHeldByCurrentThread && _refreshingRoutes && ReferenceEquals(snapshot, _current);
+
+    /// <summary>True on the thread running a change notification, where <see cref="RefreshRoutes"/> would throw.</summary>
+    internal bool IsNotifyingOnCurrentThread => _gate.IsHeldByCurrentThread;
 
     /// <summary>Narrows both route candidate sets to healthy endpoints, when the service checks health.</summary>
     private static (HealthRouting.Outcome Internal, HealthRouting.Outcome External) RouteHealth(Service service, ref ImmutableArray<EndpointState> internalSet, ref ImmutableArray<EndpointState> externalSet)

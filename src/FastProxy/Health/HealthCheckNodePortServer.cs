@@ -27,6 +27,7 @@ internal sealed partial class HealthCheckNodePortServer : IAsyncDisposable
     private readonly Dictionary<IPEndPoint, Listener> _listeners = [];
     private readonly Dictionary<NamespacedName, IPEndPoint[]> _byService = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly CatalogVersionGate _versions = new();
     private bool _disposed;
 
     public HealthCheckNodePortServer(ServiceCatalog catalog, ILogger logger)
@@ -47,23 +48,31 @@ internal sealed partial class HealthCheckNodePortServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reconciles with every service of <paramref name="snapshot"/>, or of a newer version published since: the
+    /// current one is read under the lock, and a version already applied (a change notified first) is skipped.
+    /// </summary>
     public void ApplyAll(CatalogSnapshot snapshot)
     {
         lock (_sync)
         {
-            Reconcile(_byService.Keys.Union(snapshot.Services.Keys).ToList(), snapshot);
+            snapshot = CatalogVersionGate.Newest(snapshot, _catalog);
+            Reconcile(_versions.Advance(snapshot, everyService: true, _byService.Keys), snapshot);
         }
     }
 
+    /// <summary>Reconciles with the services a new version changed. Called from the catalog's Changed event.</summary>
     public void ApplyChanges(CatalogSnapshot snapshot)
     {
         lock (_sync)
         {
-            Reconcile(snapshot.ChangedServices, snapshot);
+            // A health-only rebuild changes no port or address; skipping it keeps a port that failed to bind from
+            // being retried, and its error logged, on every health flap. The service's next real change retries it.
+            Reconcile(_versions.Advance(snapshot, everyService: false, _byService.Keys, ownChangesIrrelevant: _catalog.IsRouteRefresh(snapshot)), snapshot);
         }
     }
 
-    private void Reconcile(IReadOnlyList<NamespacedName> ids, CatalogSnapshot snapshot)
+    private void Reconcile(IReadOnlyCollection<NamespacedName> ids, CatalogSnapshot snapshot)
     {
         if (_disposed)
         {

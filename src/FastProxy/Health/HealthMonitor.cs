@@ -28,6 +28,7 @@ internal sealed partial class HealthMonitor : IHealthEvents, IAsyncDisposable
     // Lock-free: transitions arrive from probers, timers and connections.
     private readonly ConcurrentDictionary<NamespacedName, byte> _pendingRefresh = new();
     private readonly List<Task> _stopping = [];
+    private readonly CatalogVersionGate _versions = new();
     private bool _disposed;
 
     public HealthMonitor(ServiceCatalog catalog, IHealthProbe probe, ILogger logger, HealthMetrics metrics, Func<double>? random = null)
@@ -40,12 +41,16 @@ internal sealed partial class HealthMonitor : IHealthEvents, IAsyncDisposable
         _random = random ?? Random.Shared.NextDouble;
     }
 
-    /// <summary>Reconciles with every service of <paramref name="snapshot"/>.</summary>
+    /// <summary>
+    /// Reconciles with every service of <paramref name="snapshot"/>, or of a newer version published since: the
+    /// current one is read under the lock, and a version already applied (a change notified first) is skipped.
+    /// </summary>
     public void ApplyAll(CatalogSnapshot snapshot)
     {
         lock (_sync)
         {
-            foreach (var id in _services.Keys.Union(snapshot.Services.Keys).ToList())
+            snapshot = CatalogVersionGate.Newest(snapshot, _catalog);
+            foreach (var id in _versions.Advance(snapshot, everyService: true, _services.Keys))
             {
                 Reconcile(id, snapshot);
             }
@@ -57,7 +62,7 @@ internal sealed partial class HealthMonitor : IHealthEvents, IAsyncDisposable
     {
         lock (_sync)
         {
-            foreach (var id in snapshot.ChangedServices)
+            foreach (var id in _versions.Advance(snapshot, everyService: false, _services.Keys))
             {
                 Reconcile(id, snapshot);
             }
@@ -77,8 +82,13 @@ internal sealed partial class HealthMonitor : IHealthEvents, IAsyncDisposable
         _services.TryGetValue(id, out var watched);
         if (watched is not null && (check != watched.Check || outlier != watched.Outlier))
         {
-            // A new policy starts everyone afresh (healthy), as a new Envoy cluster would.
-            StopAll(watched, clearHealth: true);
+            // A new policy starts everyone afresh (healthy), as a new Envoy cluster would. This version's routes
+            // were built with the old flags: rebuild them once more if any was set.
+            if (StopAll(watched))
+            {
+                RequestRefresh(id);
+            }
+
             _services.Remove(id);
             watched = null;
         }
@@ -87,7 +97,9 @@ internal sealed partial class HealthMonitor : IHealthEvents, IAsyncDisposable
         {
             if (watched is not null)
             {
-                StopAll(watched, clearHealth: true);
+                // The catalog ignores health for a service without a policy, and a removed service has no routes:
+                // the flags are cleared for whoever still holds the endpoints (a ServiceConnector), nothing to rebuild.
+                StopAll(watched);
                 _services.Remove(id);
             }
 
@@ -117,13 +129,21 @@ internal sealed partial class HealthMonitor : IHealthEvents, IAsyncDisposable
         {
             if (watched.Endpoints.Remove(gone, out var entry))
             {
-                Stop(gone, entry, clearHealth: false);
+                // It left every route with the endpoint set: nothing to rebuild.
+                Stop(gone, entry);
             }
         }
     }
 
     private Entry Watch(EndpointState endpoint, HealthCheckPolicy? check, OutlierDetectionPolicy? outlier)
     {
+        // Flags nobody owns could never be cleared (only an owner's timer or streak clears them: an ejected endpoint
+        // with outlier detection alone would stay out of every route): a new tracker starts the endpoint healthy.
+        if (endpoint.HealthTracker is null && ClearHealth(endpoint))
+        {
+            RequestRefresh(endpoint.Service);
+        }
+
         var tracker = new EndpointHealthTracker(endpoint, check, outlier, _time, this);
         endpoint.HealthTracker = tracker;
         EndpointProber? prober = null;
@@ -136,33 +156,32 @@ internal sealed partial class HealthMonitor : IHealthEvents, IAsyncDisposable
         return new Entry(tracker, prober);
     }
 
-    private void StopAll(Watched watched, bool clearHealth)
+    /// <summary>Stops watching every endpoint of a service; true when some endpoint's health flags were cleared.</summary>
+    private bool StopAll(Watched watched)
     {
+        var cleared = false;
         foreach (var (endpoint, entry) in watched.Endpoints)
         {
-            Stop(endpoint, entry, clearHealth);
+            cleared |= Stop(endpoint, entry);
         }
 
         watched.Endpoints.Clear();
+        return cleared;
     }
 
-    private void Stop(EndpointState endpoint, Entry entry, bool clearHealth)
+    /// <summary>
+    /// Stops the endpoint's tracker and prober and, when this tracker owned the endpoint, clears the flags it set:
+    /// nothing else would ever clear them (its restore timer is gone), so an ejected endpoint would stay out of the
+    /// routes for good. True when a flag was cleared; the caller rebuilds the routes where that matters.
+    /// </summary>
+    private bool Stop(EndpointState endpoint, Entry entry)
     {
         entry.Tracker.Dispose();
+        var cleared = false;
         if (ReferenceEquals(endpoint.HealthTracker, entry.Tracker))
         {
             endpoint.HealthTracker = null;
-        }
-
-        if (clearHealth)
-        {
-            // The catalog already ignores health for a service without a policy; a changed policy's rebuild
-            // saw the old flags, so rebuild once more if any was set.
-            var wasUnhealthy = endpoint.SetHealth(EndpointHealth.FailingChecks, on: false) | endpoint.SetHealth(EndpointHealth.Ejected, on: false);
-            if (wasUnhealthy)
-            {
-                RequestRefresh(endpoint.Service);
-            }
+            cleared = ClearHealth(endpoint);
         }
 
         if (entry.Prober is { } prober)
@@ -171,7 +190,12 @@ internal sealed partial class HealthMonitor : IHealthEvents, IAsyncDisposable
             _stopping.RemoveAll(static t => t.IsCompleted);
             _stopping.Add(prober.DisposeAsync().AsTask());
         }
+
+        return cleared;
     }
+
+    private static bool ClearHealth(EndpointState endpoint)
+        => endpoint.SetHealth(EndpointHealth.FailingChecks, on: false) | endpoint.SetHealth(EndpointHealth.Ejected, on: false);
 
     private void OnProbed(EndpointHealthTracker tracker, ProbeResult result, TimeSpan duration)
     {
@@ -238,10 +262,15 @@ internal sealed partial class HealthMonitor : IHealthEvents, IAsyncDisposable
         }
     }
 
-    /// <summary>Stops every prober and timer and waits for probes in flight; endpoint health is left as it is.</summary>
+    /// <summary>
+    /// Stops every prober and timer, clears the health flags this monitor set and rebuilds those services' routes
+    /// (a server started later on the same catalog, or a ServiceConnector, must not inherit an ejection nobody will
+    /// end), then waits for probes in flight.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         List<Task> stopping;
+        NamespacedName[] watchedServices;
         lock (_sync)
         {
             if (_disposed)
@@ -250,9 +279,10 @@ internal sealed partial class HealthMonitor : IHealthEvents, IAsyncDisposable
             }
 
             Volatile.Write(ref _disposed, true);
+            watchedServices = [.. _services.Keys];
             foreach (var watched in _services.Values)
             {
-                StopAll(watched, clearHealth: false);
+                StopAll(watched);
             }
 
             _services.Clear();
@@ -260,8 +290,36 @@ internal sealed partial class HealthMonitor : IHealthEvents, IAsyncDisposable
             _stopping.Clear();
         }
 
-        // A rebuild queued before this point still runs (it only republishes routes); none is queued after.
+        // Every watched service, not only those with a flag cleared here: a rebuild queued for a transition just
+        // before is skipped once disposed. One version for all; a service whose routes are right publishes nothing.
+        if (watchedServices.Length > 0)
+        {
+            if (_catalog.IsNotifyingOnCurrentThread)
+            {
+                // Stopped from inside a change notification, where the catalog cannot be changed: right after it.
+                ThreadPool.UnsafeQueueUserWorkItem(static state => state.Monitor.RefreshAfterStop(state.Services), (Monitor: this, Services: watchedServices), preferLocal: false);
+            }
+            else
+            {
+                RefreshAfterStop(watchedServices);
+            }
+        }
+
         await Task.WhenAll(stopping).ConfigureAwait(false);
+    }
+
+    private void RefreshAfterStop(NamespacedName[] services)
+    {
+        try
+        {
+            _catalog.RefreshRoutesOf(services);
+        }
+#pragma warning disable CA1031 // Shutdown goes on; the services' next change rebuilds their routes.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.RefreshFailed(_logger, string.Join(", ", services), ex);
+        }
     }
 
     private sealed record Entry(EndpointHealthTracker Tracker, EndpointProber? Prober);
