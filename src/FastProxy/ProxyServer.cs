@@ -57,7 +57,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
         // Drains, queues, idle connections and header reads are timed by the catalog's clock (a fake one in tests).
         _forwarder = new TcpForwarder(connectionFactory, options, loggerFactory.CreateLogger<TcpForwarder>(), metrics, catalog.Time, _forwarded);
-        _drainer = new ConnectionDrainer(_forwarded, catalog.Time, loggerFactory.CreateLogger<ConnectionDrainer>(), metrics);
+        _drainer = new ConnectionDrainer(catalog.Time, loggerFactory.CreateLogger<ConnectionDrainer>(), metrics);
         _proxyHeaders = new ProxyHeaderAcceptor(options.ProxyProtocolHeaderTimeout, catalog.Time, loggerFactory.CreateLogger<ProxyHeaderAcceptor>(), metrics);
         _listeners = new ListenerManager(listenerFactory, OnConnection, loggerFactory.CreateLogger<ListenerManager>(), metrics, _drainer.OnListenerClosed);
         _health = new Health.HealthMonitor(catalog, _healthProbe, loggerFactory.CreateLogger<Health.HealthMonitor>(), new Health.HealthMetrics(meter, catalog));
@@ -167,20 +167,34 @@ public sealed partial class ProxyServer : IAsyncDisposable
         // Routes first, so no new connection goes where the drain policy is about to act.
         _listeners.ApplyChanges(e.Snapshot);
         _drainer.OnCatalogChanged(e);
+        foreach (var change in e.Changes)
+        {
+            if (!e.Snapshot.TryGetService(change.Service, out _))
+            {
+                _forwarder.OnServiceRemoved(change.Service);
+            }
+        }
+
         _health.ApplyChanges(e.Snapshot);
         _healthCheckNodePorts.ApplyChanges(e.Snapshot);
     }
 
-    private void OnConnection(ConnectionContext connection, ServiceListener listener)
-        => _ = RunConnectionAsync(connection, listener);
+    private void OnConnection(ConnectionContext connection, ServiceListener listener, bool readProxyHeader)
+        => _ = RunConnectionAsync(connection, listener, readProxyHeader);
 
-    private async Task RunConnectionAsync(ConnectionContext connection, ServiceListener listener)
+    /// <param name="connection">The accepted client.</param>
+    /// <param name="listener">The listener that accepted it.</param>
+    /// <param name="readProxyHeader">
+    /// Decided once by the accept loop, which checked the source ranges only when false: reading the policy again
+    /// here could see it flipped off, and the client would then pass unchecked.
+    /// </param>
+    private async Task RunConnectionAsync(ConnectionContext connection, ServiceListener listener, bool readProxyHeader)
     {
         _connections.Add(connection);
         try
         {
             // Behind another load balancer: the PROXY header is read before middleware, so everything sees the real client.
-            if (listener.Route.Policy.AcceptProxyProtocol && !await _proxyHeaders.AcceptAsync(connection, listener, _shutdown.Token).ConfigureAwait(false))
+            if (readProxyHeader && !await _proxyHeaders.AcceptAsync(connection, listener, _shutdown.Token).ConfigureAwait(false))
             {
                 return;
             }

@@ -51,24 +51,43 @@ internal sealed class ConnectionGate
         lock (_lock)
         {
             _active--;
-            _releases++;
-            while (_waiters.First is { } first)
+            WakeOne();
+        }
+    }
+
+    /// <summary>
+    /// An endpoint slot of the service was freed outside this gate (an in-process <see cref="Discovery.ServiceConnector"/>
+    /// connection closed): wakes the first waiter, as a connection of the service ending would.
+    /// </summary>
+    public void Wake()
+    {
+        lock (_lock)
+        {
+            WakeOne();
+        }
+    }
+
+    private void WakeOne()
+    {
+        _releases++;
+        while (_waiters.First is { } first)
+        {
+            _waiters.RemoveFirst();
+            if (first.Value.TrySetResult(true))
             {
-                _waiters.RemoveFirst();
-                if (first.Value.TrySetResult(true))
-                {
-                    break;
-                }
+                break;
             }
         }
     }
 
     /// <summary>
     /// Waits until a connection of the service ends (true: try again) or <paramref name="timeout"/> passes
-    /// (false). Returns null at once when <paramref name="limit"/> connections are waiting already; returns true
-    /// at once when a connection ended since <paramref name="seenReleases"/> was read.
+    /// (false), or either token fires (false: <paramref name="clientGone"/> is the client's own ConnectionClosed, so a
+    /// client that went away gives its place back at once). Returns null at once when <paramref name="limit"/>
+    /// connections are waiting already; returns true at once when a connection ended since
+    /// <paramref name="seenReleases"/> was read.
     /// </summary>
-    public async ValueTask<bool?> WaitAsync(long seenReleases, int limit, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    public async ValueTask<bool?> WaitAsync(long seenReleases, int limit, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken, CancellationToken clientGone)
     {
         var waiter = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         LinkedListNode<TaskCompletionSource<bool>> node;
@@ -90,6 +109,7 @@ internal sealed class ConnectionGate
         using var deadline = new CancellationTokenSource(timeout, time);
         using var timedOut = deadline.Token.UnsafeRegister(static w => ((TaskCompletionSource<bool>)w!).TrySetResult(false), waiter);
         using var cancelled = cancellationToken.UnsafeRegister(static w => ((TaskCompletionSource<bool>)w!).TrySetResult(false), waiter);
+        using var gone = clientGone.UnsafeRegister(static w => ((TaskCompletionSource<bool>)w!).TrySetResult(false), waiter);
         var woken = await waiter.Task.ConfigureAwait(false);
         if (!woken)
         {

@@ -1,16 +1,16 @@
 namespace FastProxy.Connections;
 
 /// <summary>
-/// A set of forwarded connections under one lock: an endpoint's (which its drain policy acts on) or the
-/// server's (which the idle scan and removed listeners walk). Adding and removing cost a lock and a hash
-/// set operation per connection, never per read.
+/// A set of forwarded connections under one lock: an endpoint's or a listener's (which the drain policy acts
+/// on), or the server's (which the idle scan walks). Adding and removing cost a lock and a hash set operation
+/// per connection, never per read.
 /// </summary>
 internal sealed class ConnectionSet
 {
     private readonly Lock _lock = new();
     private readonly HashSet<ForwardedConnection> _connections = [];
-    private bool _closed;
-    private bool _draining;
+    private Termination _closedBy;
+    private DrainTrigger _triggers;
 
     public int Count
     {
@@ -24,35 +24,38 @@ internal sealed class ConnectionSet
     }
 
     /// <summary>
-    /// Marks the drain policy started on this set: false when it already was and <paramref name="close"/> is
-    /// false, so an endpoint that turned terminating and then left is drained once, while close still acts.
+    /// Records that the drain policy acted on <paramref name="trigger"/>; false when it already had. A terminating
+    /// endpoint shows up in every later change of its conditions or weight: only its first one is the trigger.
     /// </summary>
-    public bool TryStartDrain(bool close)
+    public bool TryStartTrigger(DrainTrigger trigger)
     {
         lock (_lock)
         {
-            if (_draining && !close)
+            if ((_triggers & trigger) != 0)
             {
                 return false;
             }
 
-            _draining = true;
+            _triggers |= trigger;
             return true;
         }
     }
 
-    /// <summary>Adds a connection; false when the set was closed by policy (the caller resets the connection).</summary>
-    public bool Add(ForwardedConnection connection)
+    /// <summary>
+    /// Adds a connection; when the set was closed for good returns why instead (the caller resets the connection,
+    /// as the policy reset the others).
+    /// </summary>
+    public Termination Add(ForwardedConnection connection)
     {
         lock (_lock)
         {
-            if (_closed)
+            if (_closedBy != Termination.None)
             {
-                return false;
+                return _closedBy;
             }
 
             _connections.Add(connection);
-            return true;
+            return Termination.None;
         }
     }
 
@@ -64,12 +67,16 @@ internal sealed class ConnectionSet
         }
     }
 
-    /// <summary>Refuses further connections and returns those open now.</summary>
-    public ForwardedConnection[] Close()
+    /// <summary>Refuses further connections for good (the first reason stands) and returns those open now.</summary>
+    public ForwardedConnection[] Close(Termination reason)
     {
         lock (_lock)
         {
-            _closed = true;
+            if (_closedBy == Termination.None)
+            {
+                _closedBy = reason;
+            }
+
             return [.. _connections];
         }
     }
@@ -97,4 +104,17 @@ internal sealed class ConnectionSet
             return _connections.Count;
         }
     }
+}
+
+/// <summary>What made the drain policy act on a set; each acts once per set.</summary>
+[Flags]
+internal enum DrainTrigger
+{
+    None = 0,
+
+    /// <summary>The endpoint turned terminating (it may still take new connections as a fallback).</summary>
+    Terminating = 1,
+
+    /// <summary>The endpoint left its service, or the listener was removed: the set closes for good.</summary>
+    Removed = 2,
 }

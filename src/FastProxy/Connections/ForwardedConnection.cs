@@ -21,6 +21,7 @@ internal sealed class ForwardedConnection
     private long _bytesToEndpoint;
     private long _bytesFromEndpoint;
     private int _state;
+    private int _draining;
 
     public ForwardedConnection(ConnectionContext client, ConnectionContext upstream, EndpointState endpoint, PortRoute route, ServiceListener? listener, TimeSpan idleTimeout, long now)
     {
@@ -84,6 +85,13 @@ internal sealed class ForwardedConnection
         _upstream.Abort(new ConnectionAbortedException(message));
         return true;
     }
+
+    /// <summary>
+    /// Puts the connection under a drain deadline; false when an earlier trigger already did (an endpoint that
+    /// turned terminating and then left, a listener and an endpoint gone together): its first deadline stands
+    /// and the drain is counted once.
+    /// </summary>
+    public bool TryStartDraining() => Interlocked.Exchange(ref _draining, 1) == 0;
 
     /// <summary>Forwarding ended: later terminations do nothing.</summary>
     public void Finish() => Interlocked.CompareExchange(ref _state, Finished, Open);

@@ -28,6 +28,9 @@ internal sealed class EndpointStream : NetworkStream
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
             _endpoint.OnConnectionClosed();
+
+            // The slot it held may be what a proxied connection queues for (max-connections-per-endpoint).
+            _endpoint.Load.OnSlotFreedElsewhere();
         }
 
         base.Dispose(disposing);

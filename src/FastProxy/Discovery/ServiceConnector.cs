@@ -28,7 +28,9 @@ namespace FastProxy.Discovery;
 /// </para>
 /// <para>
 /// An open connection counts on its endpoint (<see cref="EndpointState.ActiveConnections"/>) until its
-/// stream is disposed, so least-connections balancing sees in-process connections too. For ClientIP
+/// stream is disposed, so least-connections balancing sees in-process connections too, and the service's
+/// <see cref="ConnectionPolicy.MaxConnectionsPerEndpoint"/> holds for them (a full endpoint is skipped; when
+/// all are full the connect fails at once). For ClientIP
 /// session affinity the whole process is one client. ExternalName services are followed to their
 /// external name. A headless service without ports sends the connection to a ready pod at the port asked for.
 /// </para>
@@ -83,7 +85,8 @@ public sealed class ServiceConnector
     /// <returns>The connected stream; its <see cref="NetworkStream.Socket"/> is the direct connection.</returns>
     /// <exception cref="IOException">
     /// The host names no service and falling back is off; the service has no TCP port <paramref name="port"/>
-    /// or no endpoint that takes connections; or every attempt failed. The message names host, port and service.
+    /// or no endpoint that takes connections; every endpoint is at the service's max-connections-per-endpoint; or
+    /// every attempt failed. The message names host, port and service.
     /// </exception>
     public async ValueTask<NetworkStream> ConnectAsync(string host, int port, CancellationToken cancellationToken = default)
     {
@@ -160,6 +163,13 @@ public sealed class ServiceConnector
         var portlessTurn = route is null ? Interlocked.Increment(ref _portlessTurn) : 0;
         var affinity = route?.Affinity;
         var attempts = Math.Min(_connectAttempts, endpoints.Length);
+
+        // The service's per-endpoint limit holds for in-process connections too (they count on the endpoint like
+        // proxied ones): a full endpoint is skipped as in the forwarder, costing no attempt. There is no queue here,
+        // and the service-wide MaxConnections limits the proxy's client connections only.
+        var perEndpoint = route?.Policy.MaxConnectionsPerEndpoint ?? 0;
+        var fullLimit = Math.Min(endpoints.Length, ProxyServerOptions.MaxConnectAttempts);
+        var full = 0;
         var started = Stopwatch.GetTimestamp();
         var tried = default(TriedEndpoints);
         Exception? lastFailure = null;
@@ -177,12 +187,26 @@ public sealed class ServiceConnector
                 : NextUntried(endpoints, portlessTurn, ref tried);
             var target = route is not null ? endpoint.EndPoint : new IPEndPoint(endpoint.EndPoint.Address, port);
             context = context.NextAttempt();
+            if (perEndpoint > 0 && !endpoint.TryOnConnecting(perEndpoint))
+            {
+                if (++full >= fullLimit)
+                {
+                    throw new IOException($"Cannot connect to {host}:{port}: service {service.Id} port {port}: every endpoint it may use has {perEndpoint} connection(s) open (max-connections-per-endpoint).");
+                }
+
+                continue;
+            }
+
+            if (perEndpoint == 0)
+            {
+                endpoint.OnConnecting();
+            }
+
             attempt++;
             var cutByBudget = remaining < _connectTimeout;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(cutByBudget ? remaining : _connectTimeout);
             var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            endpoint.OnConnecting();
             try
             {
                 await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
@@ -194,6 +218,7 @@ public sealed class ServiceConnector
                 // The caller gave up, or the total budget ran out: not the endpoint's fault.
                 socket.Dispose();
                 endpoint.OnConnectionClosed();
+                endpoint.Load.OnSlotFreedElsewhere();
                 cancellationToken.ThrowIfCancellationRequested();
                 lastFailure = new TimeoutException($"The connect to {target} was still pending when the total connect timeout ({_connectTotalTimeout}) ran out.");
                 break;
@@ -202,6 +227,7 @@ public sealed class ServiceConnector
             {
                 socket.Dispose();
                 endpoint.OnConnectFailed();
+                endpoint.Load.OnSlotFreedElsewhere();
 
                 // Re-picked on the next attempt, and bound to whichever endpoint answers.
                 affinity?.Forget(ThisProcessKey, endpoint);
@@ -211,6 +237,7 @@ public sealed class ServiceConnector
             {
                 socket.Dispose();
                 endpoint.OnConnectFailed();
+                endpoint.Load.OnSlotFreedElsewhere();
                 throw;
             }
         }

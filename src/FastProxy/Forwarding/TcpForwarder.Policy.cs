@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using FastProxy.Catalog;
 using FastProxy.Connections;
 using FastProxy.Diagnostics;
+using FastProxy.Listeners;
 using FastProxy.Model;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -22,15 +23,33 @@ internal sealed partial class TcpForwarder
     /// <summary>
     /// Connects within the service's limits: takes a service slot, then an endpoint with room. When either is
     /// full, rejects, or (limit-action queue) waits for a connection of the service to end and tries again,
-    /// until the queue timeout. On success the service slot is held until the connection ends.
+    /// until the queue timeout or until the client goes away. On success the service slot is held until the
+    /// connection ends. Returns the route it connected by: after waiting, the listener's current one.
     /// </summary>
-    private async ValueTask<(ConnectionContext? Upstream, EndpointState? Endpoint, bool Full)> ConnectWithinLimitsAsync(ConnectionContext client, PortRoute route, ConnectionGate gate, CancellationToken shutdown)
+    /// <remarks>
+    /// The slot stays in the gate of the service the connection was accepted for, even if its listener moved to
+    /// another service meanwhile: the gate it entered is the one it must leave.
+    /// </remarks>
+    private async ValueTask<(ConnectionContext? Upstream, EndpointState? Endpoint, bool Full, PortRoute Route)> ConnectWithinLimitsAsync(ConnectionContext client, PortRoute route, ConnectionGate gate, ServiceListener? listener, CancellationToken shutdown)
     {
-        var policy = route.Policy;
         var holding = false;
         long? queuedAt = null;
-        while (true)
+        for (var round = 0; ; round++)
         {
+            if (round > 0 && listener is not null)
+            {
+                // Woken after a wait: endpoints, limits and the queue timeout may have changed since it queued.
+                route = listener.Route;
+            }
+
+            var policy = route.Policy;
+            if (policy.MaxConnectionsPerEndpoint > 0 && policy.LimitAction == LimitAction.Queue)
+            {
+                // An in-process connection (ServiceConnector) that frees an endpoint slot wakes this gate through
+                // the port. Watched before Releases is read, so a slot freed from then on is never missed.
+                route.Load.Watch(gate);
+            }
+
             var seen = gate.Releases;
             holding = holding || gate.TryEnter(policy.MaxConnections);
             var endpointLimit = false;
@@ -44,7 +63,7 @@ internal sealed partial class TcpForwarder
                         gate.Exit();
                     }
 
-                    return (upstream, endpoint, false);
+                    return (upstream, endpoint, false, route);
                 }
 
                 endpointLimit = true;
@@ -58,6 +77,11 @@ internal sealed partial class TcpForwarder
 
             if (queuedAt is null)
             {
+                // The client's ConnectionClosed fires only once something watches its socket: the socket transport
+                // starts its loops (which see a reset) on the first use of Transport. So a queued connection starts
+                // them, and is then forwarded through the pipes rather than the socket relay (which needs an
+                // untouched socket): only connections that had to wait pay for that.
+                _ = client.Transport;
                 queuedAt = _time.GetTimestamp();
                 _metrics.Queued(route);
                 Log.ConnectionQueued(_logger, route.Service, client.RemoteEndPoint, limit);
@@ -65,16 +89,18 @@ internal sealed partial class TcpForwarder
 
             var remaining = policy.QueueTimeout - _time.GetElapsedTime(queuedAt.Value);
             var woken = remaining > TimeSpan.Zero
-                ? await gate.WaitAsync(seen, policy.QueueLimit, remaining, _time, shutdown).ConfigureAwait(false)
+                ? await gate.WaitAsync(seen, policy.QueueLimit, remaining, _time, shutdown, client.ConnectionClosed).ConfigureAwait(false)
                 : false;
-            if (shutdown.IsCancellationRequested)
+            if (shutdown.IsCancellationRequested || client.ConnectionClosed.IsCancellationRequested)
             {
+                // Shutting down, or the client gave up (reset): its place and its slot go to the next one, and no
+                // backend is connected for it.
                 if (holding)
                 {
                     gate.Exit();
                 }
 
-                return (null, null, true);
+                return (null, null, true, route);
             }
 
             if (woken is null)
@@ -89,7 +115,10 @@ internal sealed partial class TcpForwarder
         }
     }
 
-    private (ConnectionContext?, EndpointState?, bool) Refuse(ConnectionContext client, PortRoute route, ConnectionGate gate, bool holding, string reason, string why)
+    /// <summary>The service was deleted: its gate goes (a connection still holding a slot leaves the gate object it entered).</summary>
+    public void OnServiceRemoved(NamespacedName service) => _gates.TryRemove(service, out _);
+
+    private (ConnectionContext?, EndpointState?, bool, PortRoute) Refuse(ConnectionContext client, PortRoute route, ConnectionGate gate, bool holding, string reason, string why)
     {
         if (holding)
         {
@@ -109,7 +138,7 @@ internal sealed partial class TcpForwarder
             }
         }
 
-        return (null, null, true);
+        return (null, null, true, route);
     }
 
     /// <summary>

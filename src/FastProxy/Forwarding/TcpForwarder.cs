@@ -42,11 +42,20 @@ internal sealed partial class TcpForwarder
     /// <summary>Forwards one accepted client connection for <paramref name="route"/>. Never throws; the caller disposes the client.</summary>
     public async Task ForwardAsync(ConnectionContext client, PortRoute route, CancellationToken shutdown, ServiceListener? listener = null)
     {
-        var policy = route.Policy;
-        var gate = policy.HasLimits ? _gates.GetOrAdd(route.Service, static _ => new ConnectionGate()) : null;
-        var (upstream, endpoint, full) = gate is null
-            ? await ConnectAsync(client, route, shutdown).ConfigureAwait(false)
-            : await ConnectWithinLimitsAsync(client, route, gate, shutdown).ConfigureAwait(false);
+        var gate = route.Policy.HasLimits ? _gates.GetOrAdd(route.Service, static _ => new ConnectionGate()) : null;
+        ConnectionContext? upstream;
+        EndpointState? endpoint;
+        bool full;
+        if (gate is null)
+        {
+            (upstream, endpoint, full) = await ConnectAsync(client, route, shutdown).ConfigureAwait(false);
+        }
+        else
+        {
+            // A queued connection re-reads its listener's route when it wakes: it is forwarded by that one.
+            (upstream, endpoint, full, route) = await ConnectWithinLimitsAsync(client, route, gate, listener, shutdown).ConfigureAwait(false);
+        }
+
         if (upstream is null || endpoint is null)
         {
             // An L4 balancer with nowhere to send a connection refuses it the way a closed port does: a reset.
@@ -54,17 +63,28 @@ internal sealed partial class TcpForwarder
             return;
         }
 
-        // Known to its endpoint (drain policy) and to the server (idle scan, removed listeners) while it runs.
+        // Known to its endpoint and its listener (drain policy) and to the server (idle scan) while it runs.
+        var policy = route.Policy;
         var connection = new ForwardedConnection(client, upstream, endpoint, route, listener, policy.IdleTimeout ?? _options.IdleTimeout, _time.GetTimestamp());
-        var registered = endpoint.Connections.Add(connection);
+        var refused = endpoint.Connections.Add(connection);
+        if (listener is not null)
+        {
+            var byListener = listener.Connections.Add(connection);
+            refused = refused == Termination.None ? byListener : refused;
+        }
+
         _connections.Add(connection);
         try
         {
-            if (!registered)
+            if (refused != Termination.None)
             {
-                // The endpoint left under drain policy close between the pick and now: reset like the rest of its connections.
-                connection.Terminate(Termination.ClosePolicy, "The endpoint left its service (drain policy close).");
-                _metrics.Terminated(route, Termination.ClosePolicy);
+                // Its endpoint left or its listener was removed while it was in flight (reading a PROXY header,
+                // connecting, queued), and the drain policy closed that set (close, or drain past its deadline):
+                // reset like the rest of its connections.
+                connection.Terminate(refused, refused == Termination.ClosePolicy
+                    ? "The endpoint left its service or the listener was removed (drain policy close)."
+                    : "The drain deadline passed (drain policy drain).");
+                _metrics.Terminated(route, refused);
                 return;
             }
 
@@ -106,6 +126,7 @@ internal sealed partial class TcpForwarder
             connection.Finish();
             _connections.Remove(connection);
             endpoint.Connections.Remove(connection);
+            listener?.Connections.Remove(connection);
             endpoint.OnConnectionClosed();
             gate?.Exit();
             await upstream.DisposeAsync().ConfigureAwait(false);

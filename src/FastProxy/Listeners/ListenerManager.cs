@@ -26,7 +26,7 @@ internal sealed partial class ListenerManager : IAsyncDisposable
     private readonly List<(long Version, TaskCompletionSource Done)> _versionWaiters = [];
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IConnectionListenerFactory _factory;
-    private readonly Action<ConnectionContext, ServiceListener> _onConnection;
+    private readonly Action<ConnectionContext, ServiceListener, bool> _onConnection;
     private readonly ILogger _logger;
     private readonly Diagnostics.ProxyMetrics _metrics;
     private readonly Task _worker;
@@ -36,7 +36,7 @@ internal sealed partial class ListenerManager : IAsyncDisposable
     // Told when a listener is removed (not at shutdown), so its open connections follow their service's drain policy.
     private readonly Action<ServiceListener>? _onRemoved;
 
-    public ListenerManager(IConnectionListenerFactory factory, Action<ConnectionContext, ServiceListener> onConnection, ILogger logger, Diagnostics.ProxyMetrics metrics, Action<ServiceListener>? onRemoved = null)
+    public ListenerManager(IConnectionListenerFactory factory, Action<ConnectionContext, ServiceListener, bool> onConnection, ILogger logger, Diagnostics.ProxyMetrics metrics, Action<ServiceListener>? onRemoved = null)
     {
         _onRemoved = onRemoved;
         _metrics = metrics;
@@ -310,8 +310,10 @@ internal sealed partial class ListenerManager : IAsyncDisposable
                     continue;
                 }
 
-                // With the PROXY protocol the real client is only known from its header: ranges are checked after it is read.
-                if (!listener.Route.Policy.AcceptProxyProtocol && !listener.Admits(connection.RemoteEndPoint))
+                // With the PROXY protocol the real client is only known from its header: ranges are checked after it is
+                // read. Decided once and handed on, so a policy flipped meanwhile cannot skip both checks.
+                var readProxyHeader = listener.Route.Policy.AcceptProxyProtocol;
+                if (!readProxyHeader && !listener.Admits(connection.RemoteEndPoint))
                 {
                     // loadBalancerSourceRanges: refused before a byte is read or forwarded (a reset, not a FIN).
                     Log.SourceRefused(_logger, connection.RemoteEndPoint, listener.Key);
@@ -321,7 +323,7 @@ internal sealed partial class ListenerManager : IAsyncDisposable
                     continue;
                 }
 
-                _onConnection(connection, listener);
+                _onConnection(connection, listener, readProxyHeader);
             }
         }
         catch (Exception ex) when (!listener.Closed)

@@ -67,6 +67,13 @@ internal sealed class ServiceListener
         return false;
     }
 
+    /// <summary>
+    /// The forwarded connections this listener accepted, for its service's drain policy when it is removed; closed
+    /// by that policy, so a connection still in flight then (reading a PROXY header, connecting, queued) is caught
+    /// when it registers, as an endpoint's set catches late ones.
+    /// </summary>
+    public Connections.ConnectionSet Connections { get; } = new();
+
     public IConnectionListener? Bound { get; set; }
 
     /// <summary>The middleware pipeline ending in the forwarder, built on first use.</summary>

@@ -112,10 +112,13 @@ public sealed class EndpointState
     /// <summary>All open connections of this endpoint's service port, shared by its endpoints.</summary>
     internal ServicePortLoad Load { get; }
 
-    /// <summary>A connection was picked for this endpoint and its connect starts.</summary>
     /// <summary>Connects started to this endpoint (successful, failed and in flight): least-connections' tie-breaker.</summary>
     internal long ConnectsStarted => Volatile.Read(ref _connectsStarted);
 
+    /// <summary>
+    /// A connection was picked for this endpoint and its connect starts: counted as open from now on, without a
+    /// limit (see <see cref="TryOnConnecting"/> for the per-endpoint limit).
+    /// </summary>
     internal void OnConnecting()
     {
         Interlocked.Increment(ref _activeConnections);

@@ -1,3 +1,4 @@
+using FastProxy.Catalog;
 using FastProxy.Model;
 using FastProxy.Tests;
 using FastProxy.Transport.Tests;
@@ -98,6 +99,61 @@ public sealed class ConnectionLimitTests
         Assert.True(await TestIO.EventuallyAsync(() => env.Counter("fastproxy.connections.queued") == 1));
 
         await first.DisposeAsync();
+
+        Assert.Equal("pod-1", await queued.ReadLineAsync());
+    }
+
+    [Fact]
+    public async Task Queue_ClientResetsWhileQueued_ItsPlaceIsFreedAtOnce()
+    {
+        await using var env = await PolicyTestEnvironment.StartAsync(new ConnectionPolicy { MaxConnections = 1, LimitAction = LimitAction.Queue, QueueLimit = 1, QueueTimeout = TimeSpan.FromMinutes(10) });
+        var (first, _) = await env.ConnectAsync();
+        var gone = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        Assert.True(await TestIO.EventuallyAsync(() => env.Counter("fastproxy.connections.queued") == 1));
+
+        // The client gives up with a reset; the proxy lets go of it without waiting out the queue timeout.
+        gone.Socket.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+        await gone.DisposeAsync();
+        Assert.True(await TestIO.EventuallyAsync(() => env.Proxy.ActiveConnections == 1));
+
+        // Its place in the queue (limit 1) is free again, and the freed slot goes to the client still waiting.
+        await using var next = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        Assert.True(await TestIO.EventuallyAsync(() => env.Counter("fastproxy.connections.queued") == 2));
+        await first.DisposeAsync();
+        Assert.Equal("pod-1", await next.ReadLineAsync());
+        Assert.Equal(0, env.Counter("fastproxy.connections.refused"));
+    }
+
+    [Fact]
+    public async Task Queue_WokenConnectionUsesTheRouteOfNow_NotTheOneItQueuedWith()
+    {
+        await using var env = await PolicyTestEnvironment.StartAsync(new ConnectionPolicy { MaxConnections = 1, LimitAction = LimitAction.Queue, QueueTimeout = TimeSpan.FromMinutes(10) }, pods: 2);
+        await env.RemovePodAsync(2);
+        var (first, pod) = await env.ConnectAsync();
+        Assert.Equal("pod-1", pod);
+        await using var queued = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        Assert.True(await TestIO.EventuallyAsync(() => env.Counter("fastproxy.connections.queued") == 1));
+
+        // While it waits, pod-1 leaves (its connection kept running: drain policy keep) and pod-2 comes back.
+        await env.ApplyAsync(new CatalogUpdate().RemovePod(new NamespacedName("default", "pod-1")).SetPod(PolicyTestEnvironment.PodAt(2, env.Pods[1].Address)));
+        await first.DisposeAsync();
+
+        Assert.Equal("pod-2", await queued.ReadLineAsync());
+    }
+
+    [Fact]
+    public async Task InProcessConnections_HoldThePerEndpointLimit_AndTheirCloseWakesTheProxysQueue()
+    {
+        await using var env = await PolicyTestEnvironment.StartAsync(new ConnectionPolicy { MaxConnectionsPerEndpoint = 1, LimitAction = LimitAction.Queue, QueueTimeout = TimeSpan.FromMinutes(10) });
+        var connector = new Discovery.ServiceConnector(env.Catalog, new Discovery.ServiceConnectorOptions { FallbackToDns = false });
+        var inProcess = await connector.ConnectAsync(env.Service.Name, ProxyTestEnvironment.ServicePort);
+
+        var error = await Assert.ThrowsAsync<IOException>(() => connector.ConnectAsync(env.Service.Name, ProxyTestEnvironment.ServicePort).AsTask());
+        Assert.Contains("max-connections-per-endpoint", error.Message, StringComparison.Ordinal);
+
+        await using var queued = await TestClient.ConnectAsync(env.VirtualEndPoint);
+        Assert.True(await TestIO.EventuallyAsync(() => env.Counter("fastproxy.connections.queued") == 1));
+        await inProcess.DisposeAsync();
 
         Assert.Equal("pod-1", await queued.ReadLineAsync());
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using FastProxy.Model;
 using FastProxy.Tests;
+using FastProxy.Transport.Tests;
 
 namespace FastProxy.Connections.Tests;
 
@@ -160,5 +161,100 @@ public sealed class DrainPolicyTests
 
         await ConnectionAssert.IsResetAsync(client);
         await ConnectionAssert.IsRefusedAsync(env.VirtualEndPoint);
+    }
+
+    [Fact]
+    public async Task Close_OnlyPodTurnsTerminating_ItStillServesNewConnections_UntilItLeaves()
+    {
+        // A one-replica rolling update: the old pod is terminating and, with no ready pod, still the route's fallback.
+        await using var env = await PolicyTestEnvironment.StartAsync(Policy(DrainPolicy.Close));
+        var (before, _) = await env.ConnectAsync();
+        await using var a = before;
+
+        await env.TerminatePodAsync(1);
+        await ConnectionAssert.IsResetAsync(before);
+
+        var (after, pod) = await env.ConnectAsync();
+        await using var b = after;
+        Assert.Equal("pod-1", pod);
+        await ConnectionAssert.EchoesAsync(after);
+
+        await env.RemovePodAsync(1);
+        await ConnectionAssert.IsResetAsync(after);
+        Assert.Equal(1, env.Counter("fastproxy.drains", "policy=close", "trigger=endpoint_terminating"));
+        Assert.Equal(1, env.Counter("fastproxy.drains", "policy=close", "trigger=endpoint_removed"));
+    }
+
+    [Fact]
+    public async Task Drain_OnlyPodTurnsTerminating_LaterConnectionsOutliveItsDeadline_AndDrainWhenItLeaves()
+    {
+        await using var env = await PolicyTestEnvironment.StartAsync(Policy(DrainPolicy.Drain));
+        await env.TerminatePodAsync(1);
+        var (during, _) = await env.ConnectAsync();
+        await using var a = during;
+
+        env.Time.Advance(DrainTimeout);
+        await ConnectionAssert.EchoesAsync(during);
+        var (afterDeadline, pod) = await env.ConnectAsync();
+        await using var b = afterDeadline;
+        Assert.Equal("pod-1", pod);
+        await ConnectionAssert.EchoesAsync(afterDeadline);
+        Assert.Equal(0, env.Counter("fastproxy.connections.terminated"));
+
+        // Leaving is what closes the endpoint for good: both connections get the deadline from then.
+        await env.RemovePodAsync(1);
+        env.Time.Advance(DrainTimeout - TimeSpan.FromSeconds(1));
+        await ConnectionAssert.EchoesAsync(during, "still here");
+        env.Time.Advance(TimeSpan.FromSeconds(1));
+        await ConnectionAssert.IsResetAsync(during);
+        await ConnectionAssert.IsResetAsync(afterDeadline);
+        Assert.Equal(2, env.Counter("fastproxy.connections.terminated", "reason=drain_deadline"));
+    }
+
+    [Theory]
+    [InlineData(DrainPolicy.Keep)]
+    [InlineData(DrainPolicy.Drain)]
+    [InlineData(DrainPolicy.Close)]
+    public async Task ServiceRemoved_TheDrainIsCountedOnce(DrainPolicy drain)
+    {
+        // Deleting a service removes its listener and its endpoints in one version: both paths see the connection.
+        await using var env = await PolicyTestEnvironment.StartAsync(Policy(drain));
+        var (client, _) = await env.ConnectAsync();
+        await using var c = client;
+
+        await env.RemoveServiceAsync();
+        if (drain == DrainPolicy.Close)
+        {
+            await ConnectionAssert.IsResetAsync(client);
+        }
+
+        Assert.Equal(1, env.Counter("fastproxy.drains"));
+        Assert.Equal(1, env.Counter("fastproxy.drains", "trigger=listener_removed"));
+    }
+
+    [Theory]
+    [InlineData(DrainPolicy.Drain)]
+    [InlineData(DrainPolicy.Close)]
+    public async Task ListenerRemoved_AConnectionQueuedThenFollowsThePolicyWhenItRegisters(DrainPolicy drain)
+    {
+        // Queued on the external IP's listener (the only slot is taken through the virtual IP) while that listener goes.
+        var externalIP = TestAddresses.Next().VirtualIP;
+        var policy = Policy(drain) with { MaxConnections = 1, LimitAction = LimitAction.Queue, QueueTimeout = TimeSpan.FromMinutes(10) };
+        await using var env = await PolicyTestEnvironment.StartAsync(policy, customize: s => s with { ExternalIPs = [externalIP] });
+        var (first, _) = await env.ConnectAsync();
+        await using var queued = await TestClient.ConnectAsync(new IPEndPoint(externalIP, ProxyTestEnvironment.ServicePort));
+        Assert.True(await TestIO.EventuallyAsync(() => env.Counter("fastproxy.connections.queued") == 1));
+
+        await env.UpdateServiceAsync(s => s with { ExternalIPs = [] });
+        await first.DisposeAsync();
+
+        if (drain == DrainPolicy.Drain)
+        {
+            Assert.Equal("pod-1", await queued.ReadLineAsync());
+            await ConnectionAssert.EchoesAsync(queued);
+            env.Time.Advance(DrainTimeout);
+        }
+
+        await ConnectionAssert.IsResetAsync(queued);
     }
 }
