@@ -23,6 +23,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private readonly ConnectionTracker _connections = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ListenerManager _listeners;
+    private readonly Forwarding.Udp.UdpListenerSet _udp;
     private readonly Meter? _ownedMeter;
     private int _state; // 0 created, 1 started, 2 stopping or stopped
 
@@ -44,7 +45,8 @@ public sealed partial class ProxyServer : IAsyncDisposable
         var meter = meterFactory?.Create(MeterName) ?? (_ownedMeter = new Meter(MeterName));
         var metrics = new ProxyMetrics(meter, catalog, () => _connections.Count);
         _forwarder = new TcpForwarder(connectionFactory, options, loggerFactory.CreateLogger<TcpForwarder>(), metrics);
-        _listeners = new ListenerManager(listenerFactory, OnConnection, loggerFactory.CreateLogger<ListenerManager>(), metrics);
+        _udp = new Forwarding.Udp.UdpListenerSet(catalog.TimeProvider, loggerFactory.CreateLogger<Forwarding.Udp.UdpListenerSet>(), meter);
+        _listeners = new ListenerManager(listenerFactory, OnConnection, loggerFactory.CreateLogger<ListenerManager>(), metrics, _udp);
     }
 
     /// <summary>
@@ -58,6 +60,9 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     /// <summary>The virtual endpoints currently listening.</summary>
     public IReadOnlyList<EndPoint> ListeningEndPoints => _listeners.BoundEndPoints;
+
+    /// <summary>The UDP listeners and their session tables (tests and diagnostics).</summary>
+    internal Forwarding.Udp.UdpListenerSet Udp => _udp;
 
     /// <summary>Client connections currently open.</summary>
     public int ActiveConnections => _connections.Count;

@@ -96,6 +96,9 @@ public sealed partial class ServiceCatalog
     /// <summary>The range virtual IPs are allocated from.</summary>
     public IPNetwork ServiceCidr => _allocator.Cidr;
 
+    /// <summary>The clock of affinity and UDP session expiry (<see cref="ServiceCatalogOptions.TimeProvider"/>).</summary>
+    internal TimeProvider TimeProvider => _time;
+
     /// <summary>Returns a token that fires when the next version is published.</summary>
     public IChangeToken GetChangeToken()
     {

@@ -89,6 +89,9 @@ public sealed record Service
     /// <summary>A preference for nearby endpoints under the Cluster policies (<c>spec.trafficDistribution</c>). Defaults to none.</summary>
     public TrafficDistribution TrafficDistribution { get; init; } = TrafficDistribution.Default;
 
+    /// <summary>How the service's UDP ports keep sessions: idle timeout and cap (docs/udp.md). Defaults to <see cref="UdpSessionPolicy.Default"/>.</summary>
+    public UdpSessionPolicy Udp { get; init; } = UdpSessionPolicy.Default;
+
     /// <summary>The service's identity.</summary>
     public NamespacedName Id => new(Namespace, Name);
 }
