@@ -14,4 +14,16 @@ public static class ManifestAnnotations
 
     /// <summary>On a Pod: its share for weighted strategies (<see cref="Model.Pod.Weight"/>), an integer 1-10000 written as a string (<c>"5"</c>). Defaults to 1.</summary>
     public const string Weight = "fastproxy.io/weight";
+
+    /// <summary>
+    /// On a Service: how long its UDP sessions live idle (<see cref="Model.UdpSessionPolicy.IdleTimeout"/>),
+    /// whole seconds 1-86400 written as a string (<c>"30"</c>). Defaults to 30.
+    /// </summary>
+    public const string UdpSessionTimeout = "fastproxy.io/udp-session-timeout";
+
+    /// <summary>
+    /// On a Service: the most UDP sessions it holds (<see cref="Model.UdpSessionPolicy.MaxSessions"/>), an
+    /// integer 1-1048576 written as a string (<c>"4096"</c>). Defaults to 16384.
+    /// </summary>
+    public const string UdpMaxSessions = "fastproxy.io/udp-max-sessions";
 }

@@ -9,6 +9,8 @@ internal static class AnnotationRules
     [
         (ManifestAnnotations.Balancer, ManifestObjectKind.Service),
         (ManifestAnnotations.Weight, ManifestObjectKind.Pod),
+        (ManifestAnnotations.UdpSessionTimeout, ManifestObjectKind.Service),
+        (ManifestAnnotations.UdpMaxSessions, ManifestObjectKind.Service),
     ];
 
     public static void Check(ObjectScope scope, ManifestObjectKind kind, Dictionary<string, (string Value, Node Node)> annotations, string path)

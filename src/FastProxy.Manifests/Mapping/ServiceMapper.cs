@@ -42,12 +42,32 @@ internal static class ServiceMapper
             service = service with { Balancer = balancer.Value.Trim() };
         }
 
+        service = ReadUdpPolicy(root, metadata, service);
         if (root.Get("spec") is null)
         {
             root.Scope.Error("spec", root.Node, "required");
         }
 
         return service;
+    }
+
+    /// <summary>The <c>fastproxy.io/udp-*</c> annotations; the catalog checks their ranges.</summary>
+    private static Service ReadUdpPolicy(MapReader root, ObjectMetadata metadata, Service service)
+    {
+        var policy = service.Udp;
+        if (metadata.Annotations.TryGetValue(ManifestAnnotations.UdpSessionTimeout, out var timeout)
+            && Values.IntFromString(root.Scope, timeout.Node, timeout.Value, ObjectMetadata.AnnotationPath(ManifestAnnotations.UdpSessionTimeout)) is { } seconds)
+        {
+            policy = policy with { IdleTimeout = TimeSpan.FromSeconds(seconds) };
+        }
+
+        if (metadata.Annotations.TryGetValue(ManifestAnnotations.UdpMaxSessions, out var max)
+            && Values.IntFromString(root.Scope, max.Node, max.Value, ObjectMetadata.AnnotationPath(ManifestAnnotations.UdpMaxSessions)) is { } sessions)
+        {
+            policy = policy with { MaxSessions = sessions };
+        }
+
+        return ReferenceEquals(policy, service.Udp) ? service : service with { Udp = policy };
     }
 
     /// <summary><c>clusterIP</c>, else the first <c>clusterIPs</c> entry: <c>None</c> is headless, empty (or absent) lets the catalog allocate.</summary>
