@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using FastProxy.Forwarding.Udp;
 using FastProxy.Transport.Tests;
 using Xunit.Abstractions;
 
@@ -53,17 +54,93 @@ public sealed class UdpAllocationTests
         var from = new SocketAddress(AddressFamily.InterNetwork);
 
         await PingPongAsync(client, service, datagram, reply, from, Warmup).WaitAsync(TestIO.Timeout);
-        var before = GC.GetTotalAllocatedBytes(precise: true);
-        await PingPongAsync(client, service, datagram, reply, from, Measured).WaitAsync(TestIO.Timeout);
-        var perRoundTrip = (double)(GC.GetTotalAllocatedBytes(precise: true) - before) / Measured;
 
-        _output.WriteLine($"{Measured} round trips of {size} bytes through the proxy: {perRoundTrip:0.##} bytes allocated per round trip (process-wide)");
+        // The least of three windows: a steady cost per datagram shows in every one, while the runtime's
+        // own background work (or a previous test's sockets still closing) shows in some.
+        var perRoundTrip = double.MaxValue;
+        for (var window = 0; window < 3; window++)
+        {
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            await PingPongAsync(client, service, datagram, reply, from, Measured).WaitAsync(TestIO.Timeout);
+            var allocated = (double)(GC.GetTotalAllocatedBytes(precise: true) - before) / Measured;
+            _output.WriteLine($"{Measured} round trips of {size} bytes through the proxy: {allocated:0.##} bytes allocated per round trip (process-wide)");
+            perRoundTrip = Math.Min(perRoundTrip, allocated);
+        }
+
         Assert.True(perRoundTrip < 16, $"{perRoundTrip:0.##} bytes allocated per round trip");
         Assert.Equal(1, host.Table.Count);
-        Assert.Equal(Warmup + Measured, host.Table.Counters.DatagramsFromEndpoint);
+        Assert.Equal(Warmup + (3 * Measured), host.Table.Counters.DatagramsFromEndpoint);
         await stop.CancelAsync();
         pod.Dispose();
         await echo;
+    }
+
+    /// <summary>
+    /// Fills the table to its cap, floods it with as many new clients again (steady state: every new
+    /// client evicts one), then with twice as many more: the managed heap stays where it was, and exactly
+    /// the cap of upstream sockets stays open.
+    /// </summary>
+    [Fact]
+    public async Task FloodBeyondTheCap_KeepsMemoryAtTheCapsLevel()
+    {
+        const int Cap = 1000;
+        await using var host = UdpTestHost.Create();
+        host.StartBackends(1)[0].RecordSources = false;
+        await host.StartAsync(host.EchoService() with { Udp = new Model.UdpSessionPolicy { MaxSessions = Cap } });
+        var empty = Heap();
+
+        await ClientsAsync(host, Cap, firstAddress: 100);
+        var atCap = Heap();
+        await ClientsAsync(host, Cap, firstAddress: 120);
+        var steady = Heap();
+        var descriptors = OpenDescriptors();
+        await ClientsAsync(host, 2 * Cap, firstAddress: 140);
+        var afterFlood = Heap();
+        var descriptorsAfterFlood = OpenDescriptors();
+
+        _output.WriteLine(
+            $"managed heap: empty {empty / 1024} KiB; {Cap} sessions (the cap) {atCap / 1024} KiB, {(atCap - empty) / (double)Cap:0} bytes per session; "
+            + $"after {Cap} more clients {steady / 1024} KiB; after {2 * Cap} more {afterFlood / 1024} KiB. Open descriptors: {descriptors}, then {descriptorsAfterFlood}");
+        Assert.Equal(Cap, host.Table.Count);
+        Assert.Equal(3 * Cap, host.Table.Counters.Ended(UdpSessionEnd.Evicted));
+        // Without the cap the flood's sessions would add four times the cap's memory (2 x Cap sessions kept
+        // twice over); with it, what grows is the runtime's own pools (64 KiB reply buffers cached per thread).
+        Assert.True(afterFlood - steady < (atCap - empty) / 2, $"the heap grew {(afterFlood - steady) / 1024} KiB during the flood, past half the cap's {(atCap - empty) / 1024} KiB");
+        Assert.InRange(descriptorsAfterFlood - descriptors, -16, 16);
+    }
+
+    private static long Heap()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static int OpenDescriptors() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
+
+    /// <summary>
+    /// <paramref name="count"/> clients, 50 source ports on each address from <paramref name="firstAddress"/> on; each
+    /// asks once, and all stay open until the last has asked, so no two share an address and port.
+    /// </summary>
+    private static async Task ClientsAsync(UdpTestHost host, int count, int firstAddress)
+    {
+        var clients = new List<UdpTestClient>(count);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var client = new UdpTestClient(host.Host.At(firstAddress + (i / 50)));
+                clients.Add(client);
+                await client.WhoAsync(host.VirtualEndPoint);
+            }
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+        }
     }
 
     private static async Task PingPongAsync(Socket client, SocketAddress service, byte[] datagram, byte[] reply, SocketAddress from, int count)

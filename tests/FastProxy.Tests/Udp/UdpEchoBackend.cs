@@ -32,6 +32,9 @@ internal sealed class UdpEchoBackend : IAsyncDisposable
     /// <summary>Datagrams received.</summary>
     public int Received => Volatile.Read(ref _received);
 
+    /// <summary>False stops recording <see cref="Sources"/> (a memory measurement must not count the backend's own bookkeeping).</summary>
+    public bool RecordSources { get; set; } = true;
+
     /// <summary>The distinct source addresses and ports that sent to this backend (the proxy's upstream sockets).</summary>
     public ICollection<IPEndPoint> Sources => _sources.Keys;
 
@@ -54,7 +57,11 @@ internal sealed class UdpEchoBackend : IAsyncDisposable
                 var result = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any);
                 Interlocked.Increment(ref _received);
                 var from = (IPEndPoint)result.RemoteEndPoint;
-                _sources.TryAdd(from, 0);
+                if (RecordSources)
+                {
+                    _sources.TryAdd(from, 0);
+                }
+
                 var isWho = result.ReceivedBytes == WhoQuery.Length && Encoding.ASCII.GetString(buffer, 0, WhoQuery.Length) == WhoQuery;
                 await _socket.SendToAsync(isWho ? name : buffer.AsMemory(0, result.ReceivedBytes), SocketFlags.None, from);
             }

@@ -153,6 +153,62 @@ public sealed class UdpForwardingTests
         Assert.Equal("pod-1", await client.WhoAsync(host.VirtualEndPoint));
     }
 
+    [Fact]
+    public async Task Metrics_ReportSessionsDatagramsBytesAndDrops_PerService()
+    {
+        await using var host = UdpTestHost.Create();
+        host.StartBackends(1);
+        var service = host.EchoService() with { Name = "echo-metrics" };
+        await host.StartAsync(service);
+        var measurements = new System.Collections.Concurrent.ConcurrentBag<(string Instrument, long Value, Dictionary<string, object?> Tags)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == ProxyServer.MeterName && instrument.Name.StartsWith("fastproxy.udp.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var dictionary = new Dictionary<string, object?>();
+            foreach (var tag in tags)
+            {
+                dictionary[tag.Key] = tag.Value;
+            }
+
+            measurements.Add((instrument.Name, value, dictionary));
+        });
+        listener.Start();
+
+        using var client = host.NewClient();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("pod-1", await client.WhoAsync(host.VirtualEndPoint));
+        }
+
+        await host.Host.ApplyAsync(new CatalogUpdate().RemovePod(new NamespacedName("default", "pod-1")));
+        await client.SendAsync(host.VirtualEndPoint, "who?"u8.ToArray());
+        Assert.True(await client.NothingArrivesAsync(TimeSpan.FromMilliseconds(300)));
+        listener.RecordObservableInstruments();
+
+        long Of(string instrument, string? tag = null, string? value = null) => measurements
+            .Single(m => m.Instrument == instrument && Equals(m.Tags["service"], "default/echo-metrics") && (tag is null || Equals(m.Tags[tag], value))).Value;
+
+        Assert.Equal(0, Of("fastproxy.udp.sessions.active"));
+        Assert.Equal(1, Of("fastproxy.udp.sessions"));
+        Assert.Equal(1, Of("fastproxy.udp.sessions.ended", "reason", "closed"));
+        Assert.Equal(0, Of("fastproxy.udp.sessions.ended", "reason", "expired"));
+        Assert.Equal(0, Of("fastproxy.udp.sessions.ended", "reason", "evicted"));
+        Assert.Equal(0, Of("fastproxy.udp.sessions.repicked"));
+        Assert.Equal(3, Of("fastproxy.udp.datagrams", "direction", "to_endpoint"));
+        Assert.Equal(3, Of("fastproxy.udp.datagrams", "direction", "from_endpoint"));
+        Assert.Equal(3 * "who?".Length, Of("fastproxy.udp.bytes", "direction", "to_endpoint"));
+        Assert.Equal(3 * "pod-1".Length, Of("fastproxy.udp.bytes", "direction", "from_endpoint"));
+        Assert.Equal(1, Of("fastproxy.udp.datagrams.dropped", "reason", "no_endpoint"));
+        Assert.Equal(0, Of("fastproxy.udp.datagrams.dropped", "reason", "source_range"));
+    }
+
     private sealed class EndPointOrder : IComparer<IPEndPoint>
     {
         public static readonly EndPointOrder Instance = new();
