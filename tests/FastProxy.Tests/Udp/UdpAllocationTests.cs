@@ -103,8 +103,8 @@ public sealed class UdpAllocationTests
             + $"after {Cap} more clients {steady / 1024} KiB; after {2 * Cap} more {afterFlood / 1024} KiB. Open descriptors: {descriptors}, then {descriptorsAfterFlood}");
         Assert.Equal(Cap, host.Table.Count);
         Assert.Equal(3 * Cap, host.Table.Counters.Ended(UdpSessionEnd.Evicted));
-        // Without the cap the flood's sessions would add four times the cap's memory (2 x Cap sessions kept
-        // twice over); with it, what grows is the runtime's own pools (64 KiB reply buffers cached per thread).
+        // Without the cap the flood's 2 x Cap sessions would add twice the cap's memory, four times this bound;
+        // with it, what grows is the runtime's own pools (64 KiB reply buffers cached per thread).
         Assert.True(afterFlood - steady < (atCap - empty) / 2, $"the heap grew {(afterFlood - steady) / 1024} KiB during the flood, past half the cap's {(atCap - empty) / 1024} KiB");
         Assert.InRange(descriptorsAfterFlood - descriptors, -16, 16);
     }
