@@ -156,6 +156,32 @@ public sealed class UdpSessionTests
     }
 
     [Fact]
+    public async Task LoweringTheCap_EvictsTheOldestAtOnce_AndKeepsTheRest()
+    {
+        await using var host = UdpTestHost.Create();
+        host.StartBackends(1);
+        var service = host.EchoService() with { Udp = new UdpSessionPolicy { MaxSessions = 10 } };
+        await host.StartAsync(service);
+        var clients = Enumerable.Range(0, 6).Select(_ => host.NewClient()).ToArray();
+        foreach (var c in clients)
+        {
+            await c.WhoAsync(host.VirtualEndPoint);
+        }
+
+        await host.Host.SetServiceAsync(service with { Udp = new UdpSessionPolicy { MaxSessions = 3 } });
+        Assert.Equal(3, host.Table.Count);
+        Assert.Equal(3, host.Table.Counters.Ended(UdpSessionEnd.Evicted));
+
+        // The three most recent kept their sessions.
+        foreach (var c in clients[3..])
+        {
+            await c.WhoAsync(host.VirtualEndPoint);
+        }
+
+        Assert.Equal(6, host.Table.Counters.Created);
+    }
+
+    [Fact]
     public async Task FloodOfClientAddressesAndPorts_StaysAtTheCap()
     {
         const int Cap = 32, Addresses = 40, PortsPerAddress = 10;
