@@ -29,7 +29,7 @@ internal sealed class UdpListenerSet : IDisposable
     private readonly Dictionary<NamespacedName, ServiceEntry> _services = [];
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ITimer _sweep;
+    private ITimer? _sweep;
     private UdpSessionTable[] _tables = [];
     private bool _closed;
 
@@ -38,7 +38,6 @@ internal sealed class UdpListenerSet : IDisposable
         _time = time;
         _logger = logger;
         UdpMetrics.Register(meter, () => Volatile.Read(ref _tables));
-        _sweep = time.CreateTimer(static state => ((UdpListenerSet)state!).Sweep(), this, SweepInterval, SweepInterval);
     }
 
     /// <summary>The UDP addresses bound now.</summary>
@@ -81,6 +80,9 @@ internal sealed class UdpListenerSet : IDisposable
                 {
                     entry = new ServiceEntry(new UdpSessionTable(id, service.Service.Udp, _time));
                     _services.Add(id, entry);
+
+                    // Started with the first UDP service, so a proxy with none runs no timer.
+                    _sweep ??= _time.CreateTimer(static state => ((UdpListenerSet)state!).Sweep(), this, SweepInterval, SweepInterval);
                 }
                 else if (!Equals(entry.Table.Policy, service.Service.Udp))
                 {
@@ -150,7 +152,7 @@ internal sealed class UdpListenerSet : IDisposable
             }
 
             _closed = true;
-            _sweep.Dispose();
+            _sweep?.Dispose();
             foreach (var listener in _listeners.Values)
             {
                 Close(listener);
