@@ -35,4 +35,6 @@ if (parsed.Action is ParseErrorAction)
 }
 
 // SIGTERM and Ctrl+C cancel the command's token; the command must then be let finish its drain.
-return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = RunCommand.TerminationTimeout(parsed) }).ConfigureAwait(false);
+// `env -- COMMAND` handles them itself: it passes them to the child and ends when the child does.
+var termination = EnvCommand.RunsChild(parsed) ? (TimeSpan?)null : RunCommand.TerminationTimeout(parsed);
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = termination }).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using FastProxy.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using FastProxy.Catalog;
+using FastProxy.Connections;
 using FastProxy.Forwarding;
 using FastProxy.Listeners;
 using Microsoft.AspNetCore.Connections;
@@ -25,6 +26,15 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private readonly ListenerManager _listeners;
     private readonly Forwarding.Udp.UdpListenerSet _udp;
     private readonly Meter? _ownedMeter;
+    private readonly Health.NetworkHealthProbe _healthProbe = new();
+    private readonly Health.HealthMonitor _health;
+    private readonly Health.HealthCheckNodePortServer _healthCheckNodePorts;
+    private readonly ConnectionSet _forwarded = new();
+    private readonly ConnectionDrainer _drainer;
+    private readonly ProxyHeaderAcceptor _proxyHeaders;
+    private readonly ProxyMetrics _metrics;
+    private readonly ILoggerFactory _loggerFactory;
+    private IdleScanner? _idleScanner;
     private int _state; // 0 created, 1 started, 2 stopping or stopped
 
     internal ProxyServer(
@@ -43,10 +53,17 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
         // A meter from the host's factory is the host's to dispose; our own goes with the server.
         var meter = meterFactory?.Create(MeterName) ?? (_ownedMeter = new Meter(MeterName));
-        var metrics = new ProxyMetrics(meter, catalog, () => _connections.Count);
-        _forwarder = new TcpForwarder(connectionFactory, options, loggerFactory.CreateLogger<TcpForwarder>(), metrics);
-        _udp = new Forwarding.Udp.UdpListenerSet(catalog.TimeProvider, loggerFactory.CreateLogger<Forwarding.Udp.UdpListenerSet>(), meter);
-        _listeners = new ListenerManager(listenerFactory, OnConnection, loggerFactory.CreateLogger<ListenerManager>(), metrics, _udp);
+        var metrics = _metrics = new ProxyMetrics(meter, catalog, () => _connections.Count);
+        _loggerFactory = loggerFactory;
+
+        // Drains, queues, idle connections and header reads are timed by the catalog's clock (a fake one in tests).
+        _forwarder = new TcpForwarder(connectionFactory, options, loggerFactory.CreateLogger<TcpForwarder>(), metrics, catalog.Time, _forwarded);
+        _drainer = new ConnectionDrainer(_forwarded, catalog.Time, loggerFactory.CreateLogger<ConnectionDrainer>(), metrics);
+        _proxyHeaders = new ProxyHeaderAcceptor(options.ProxyProtocolHeaderTimeout, catalog.Time, loggerFactory.CreateLogger<ProxyHeaderAcceptor>(), metrics);
+        _udp = new Forwarding.Udp.UdpListenerSet(catalog.Time, loggerFactory.CreateLogger<Forwarding.Udp.UdpListenerSet>(), meter);
+        _listeners = new ListenerManager(listenerFactory, OnConnection, loggerFactory.CreateLogger<ListenerManager>(), metrics, _drainer.OnListenerClosed, _udp);
+        _health = new Health.HealthMonitor(catalog, _healthProbe, loggerFactory.CreateLogger<Health.HealthMonitor>(), new Health.HealthMetrics(meter, catalog));
+        _healthCheckNodePorts = new Health.HealthCheckNodePortServer(catalog, loggerFactory.CreateLogger<Health.HealthCheckNodePortServer>());
     }
 
     /// <summary>
@@ -76,8 +93,11 @@ public sealed partial class ProxyServer : IAsyncDisposable
             throw new InvalidOperationException("The server was already started.");
         }
 
+        _idleScanner = new IdleScanner(_forwarded, Catalog.Time, _options.IdleScanInterval, _loggerFactory.CreateLogger<IdleScanner>(), _metrics);
         Catalog.Changed += OnCatalogChanged;
         _listeners.ApplyAll(() => Catalog.Current);
+        _health.ApplyAll(Catalog.Current);
+        _healthCheckNodePorts.ApplyAll(Catalog.Current);
         await _listeners.WhenAppliedAsync(Catalog.Current.Version, cancellationToken).ConfigureAwait(false);
     }
 
@@ -106,6 +126,12 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
         Catalog.Changed -= OnCatalogChanged;
         await _listeners.CloseAllAsync().ConfigureAwait(false);
+        await _health.DisposeAsync().ConfigureAwait(false);
+        await _healthCheckNodePorts.DisposeAsync().ConfigureAwait(false);
+
+        // Shutdown's own grace period takes over from drain deadlines and idle timeouts.
+        _idleScanner?.Dispose();
+        _drainer.Dispose();
 
         var drained = _connections.WhenDrainedAsync();
         try
@@ -137,10 +163,18 @@ public sealed partial class ProxyServer : IAsyncDisposable
         }
 
         _shutdown.Dispose();
+        _healthProbe.Dispose();
         _ownedMeter?.Dispose();
     }
 
-    private void OnCatalogChanged(object? sender, CatalogChangedEventArgs e) => _listeners.ApplyChanges(e.Snapshot);
+    private void OnCatalogChanged(object? sender, CatalogChangedEventArgs e)
+    {
+        // Routes first, so no new connection goes where the drain policy is about to act.
+        _listeners.ApplyChanges(e.Snapshot);
+        _drainer.OnCatalogChanged(e);
+        _health.ApplyChanges(e.Snapshot);
+        _healthCheckNodePorts.ApplyChanges(e.Snapshot);
+    }
 
     private void OnConnection(ConnectionContext connection, ServiceListener listener)
         => _ = RunConnectionAsync(connection, listener);
@@ -150,6 +184,12 @@ public sealed partial class ProxyServer : IAsyncDisposable
         _connections.Add(connection);
         try
         {
+            // Behind another load balancer: the PROXY header is read before middleware, so everything sees the real client.
+            if (listener.Route.Policy.AcceptProxyProtocol && !await _proxyHeaders.AcceptAsync(connection, listener, _shutdown.Token).ConfigureAwait(false))
+            {
+                return;
+            }
+
             await BuildPipeline(listener)(connection).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -172,7 +212,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
         }
 
         // Built once per listener, so no connection allocates a delegate; the route is read per connection.
-        ConnectionDelegate app = connection => _forwarder.ForwardAsync(connection, listener.Route, _shutdown.Token);
+        ConnectionDelegate app = connection => _forwarder.ForwardAsync(connection, listener.Route, _shutdown.Token, listener);
         for (var i = _middleware.Length - 1; i >= 0; i--)
         {
             app = _middleware[i](app);

@@ -32,6 +32,26 @@ public sealed class ProxyServerOptions
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How long both directions of a connection may be silent before it is reset, for services whose
+    /// <see cref="Model.ConnectionPolicy.IdleTimeout"/> is null; <see cref="TimeSpan.Zero"/> never. Defaults to
+    /// 1 hour, Envoy's TCP proxy default: long enough for pooled database and message-broker connections,
+    /// short enough that half-dead connections (a peer that vanished without a FIN) do not pile up forever.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long a client of a listener that accepts the PROXY protocol may take to send the whole header
+    /// before it is reset. Defaults to 5 seconds.
+    /// </summary>
+    public TimeSpan ProxyProtocolHeaderTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How often idle connections are looked for: one timer scans every open connection, so a connection is
+    /// reset between its idle timeout and that plus this. Internal: tests leave it, nobody needs to tune it.
+    /// </summary>
+    internal TimeSpan IdleScanInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Between two socket connections nobody else has touched, copy socket to socket without pipes (see
     /// Forwarding/SocketRelay.cs). Internal switch for the before/after benchmark; always on otherwise.
     /// </summary>
@@ -67,6 +87,16 @@ public sealed class ProxyServerOptions
         if (ConnectTotalTimeout <= TimeSpan.Zero || ConnectTotalTimeout > MaxTimeout)
         {
             yield return (nameof(ConnectTotalTimeout), ConnectTotalTimeout, "must be positive and at most 1 day");
+        }
+
+        if (IdleTimeout < TimeSpan.Zero)
+        {
+            yield return (nameof(IdleTimeout), IdleTimeout, "must not be negative (zero disables it)");
+        }
+
+        if (ProxyProtocolHeaderTimeout <= TimeSpan.Zero || ProxyProtocolHeaderTimeout > MaxTimeout)
+        {
+            yield return (nameof(ProxyProtocolHeaderTimeout), ProxyProtocolHeaderTimeout, "must be positive and at most 1 day");
         }
 
         if (ShutdownTimeout < TimeSpan.Zero)

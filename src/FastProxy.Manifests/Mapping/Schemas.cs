@@ -19,8 +19,8 @@ internal static class Schemas
     public static readonly KnownFields Service = new(["apiVersion", "kind", "metadata", "spec", "status"]);
 
     public static readonly KnownFields ServiceSpec = new(
-        ["type", "clusterIP", "clusterIPs", "ports", "selector", "sessionAffinity", "sessionAffinityConfig", "externalName", "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "publishNotReadyAddresses", "internalTrafficPolicy", "externalTrafficPolicy", "trafficDistribution"],
-        ["ipFamilies", "ipFamilyPolicy", "allocateLoadBalancerNodePorts", "loadBalancerClass", "healthCheckNodePort"]);
+        ["type", "clusterIP", "clusterIPs", "ports", "selector", "sessionAffinity", "sessionAffinityConfig", "externalName", "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "publishNotReadyAddresses", "internalTrafficPolicy", "externalTrafficPolicy", "trafficDistribution", "healthCheckNodePort"],
+        ["ipFamilies", "ipFamilyPolicy", "allocateLoadBalancerNodePorts", "loadBalancerClass"]);
 
     public static readonly KnownFields ServicePort = new(["name", "protocol", "port", "targetPort", "nodePort"], ["appProtocol"]);
 

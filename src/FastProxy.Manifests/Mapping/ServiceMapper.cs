@@ -34,7 +34,9 @@ internal static class ServiceMapper
             InternalTrafficPolicy = Choices.Read(spec, "internalTrafficPolicy", Choices.Policies, TrafficPolicy.Cluster, ("Global", "(Global is the old name of Cluster)")),
             ExternalTrafficPolicy = Choices.Read(spec, "externalTrafficPolicy", Choices.Policies, TrafficPolicy.Cluster, ("Global", "(Global is the old name of Cluster)")),
             TrafficDistribution = Choices.Read(spec, "trafficDistribution", Choices.Distributions, TrafficDistribution.Default),
+            HealthCheckNodePort = spec.Int("healthCheckNodePort") ?? 0,
         };
+        service = HealthAnnotations.Apply(service, metadata, root.Scope);
 
         if (metadata.Annotations.TryGetValue(ManifestAnnotations.Balancer, out var balancer))
         {
@@ -42,7 +44,9 @@ internal static class ServiceMapper
             service = service with { Balancer = balancer.Value.Trim() };
         }
 
+        service = service with { ConnectionPolicy = ConnectionPolicyAnnotations.Read(root.Scope, metadata) };
         service = ReadUdpPolicy(root, metadata, service);
+
         if (root.Get("spec") is null)
         {
             root.Scope.Error("spec", root.Node, "required");

@@ -29,6 +29,12 @@ internal sealed record ServiceInfo
     public required IReadOnlyList<string> LoadBalancerIngress { get; init; }
     public required IReadOnlyList<string> LoadBalancerSourceRanges { get; init; }
     public required IReadOnlyList<ServicePortInfo> Ports { get; init; }
+    /// <summary>The node port where load balancers ask for this node's local endpoints (LoadBalancer + Local); 0 when none.</summary>
+    public int HealthCheckNodePort { get; init; }
+    /// <summary>Whether endpoints are health-checked (tcp or http) and outliers ejected; null when off.</summary>
+    public string? HealthCheck { get; init; }
+    public bool OutlierDetection { get; init; }
+    public int PanicThreshold { get; init; }
 }
 
 /// <summary><c>None</c> or <c>ClientIP</c>, and how long a client sticks.</summary>
@@ -49,13 +55,15 @@ internal sealed record ServicePortInfo
     public required int NodePort { get; init; }
     public required ListeningInfo Listening { get; init; }
     public required EndpointCounts Endpoints { get; init; }
+    /// <summary>A route of this port balances over unhealthy endpoints too, because too few are healthy.</summary>
+    public bool Panic { get; init; }
 }
 
 /// <summary>Every address:port a service port listens on.</summary>
 internal sealed record ListeningInfo(string? Virtual, IReadOnlyList<string> NodePorts, IReadOnlyList<string> External, IReadOnlyList<string> LoadBalancer);
 
 /// <summary>How many endpoints a port has, by condition, and how many each route takes.</summary>
-internal sealed record EndpointCounts(int Total, int Ready, int Serving, int Terminating, int InternalRoute, int ExternalRoute);
+internal sealed record EndpointCounts(int Total, int Ready, int Serving, int Terminating, int InternalRoute, int ExternalRoute, int Healthy);
 
 /// <summary><c>/api/endpoints</c>: per service port, every endpoint with its conditions and counters.</summary>
 internal sealed record EndpointsResponse(long CatalogVersion, IReadOnlyList<ServiceEndpointsInfo> Services);
@@ -76,6 +84,8 @@ internal sealed record EndpointInfo
     public string? Zone { get; init; }
     public string? Hostname { get; init; }
     public required ConditionsInfo Conditions { get; init; }
+    /// <summary><c>healthy</c>, <c>failing-checks</c>, <c>ejected</c> or <c>failing-checks,ejected</c>.</summary>
+    public required string Health { get; init; }
     public required int Weight { get; init; }
     public required long ActiveConnections { get; init; }
     public required long TotalConnections { get; init; }

@@ -48,6 +48,10 @@ internal static class AdminSnapshots
             LoadBalancerIngress = Texts(service.LoadBalancerIngress),
             LoadBalancerSourceRanges = [.. service.LoadBalancerSourceRanges.Select(static r => r.ToString())],
             Ports = [.. snapshot.Ports.Select(Port)],
+            HealthCheckNodePort = snapshot.HealthCheckNodePort,
+            HealthCheck = service.HealthCheck?.Protocol.ToString().ToLowerInvariant(),
+            OutlierDetection = service.OutlierDetection is not null,
+            PanicThreshold = service.PanicThreshold,
         };
     }
 
@@ -73,7 +77,9 @@ internal static class AdminSnapshots
                 all.Count(static e => e.Conditions.Serving),
                 all.Count(static e => e.Conditions.Terminating),
                 port.Internal.Endpoints.Length,
-                port.External.Endpoints.Length),
+                port.External.Endpoints.Length,
+                all.Count(static e => e.Health == EndpointHealth.Healthy)),
+            Panic = port.Internal.InPanic || port.External.InPanic,
         };
     }
 
@@ -101,6 +107,7 @@ internal static class AdminSnapshots
             Zone = endpoint.Zone,
             Hostname = endpoint.Hostname,
             Conditions = new ConditionsInfo(conditions.Ready, conditions.Serving, conditions.Terminating),
+            Health = HealthText(endpoint.Health),
             Weight = endpoint.Weight,
             ActiveConnections = endpoint.ActiveConnections,
             TotalConnections = endpoint.TotalConnections,
@@ -111,6 +118,14 @@ internal static class AdminSnapshots
             ExternalRoute = Takes(port.External, endpoint),
         };
     }
+
+    private static string HealthText(EndpointHealth health) => health switch
+    {
+        EndpointHealth.Healthy => "healthy",
+        EndpointHealth.FailingChecks => "failing-checks",
+        EndpointHealth.Ejected => "ejected",
+        _ => "failing-checks,ejected",
+    };
 
     // The routes hold the very EndpointState instances of AllEndpoints (the catalog shares them), so identity is membership.
     private static bool Takes(PortRoute route, EndpointState endpoint)

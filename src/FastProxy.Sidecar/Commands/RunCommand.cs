@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Text;
 using FastProxy.Catalog;
+using FastProxy.Dns;
 using FastProxy.Manifests;
 using FastProxy.Model;
 using FastProxy.Sidecar.Admin;
@@ -32,7 +33,10 @@ internal static partial class RunCommand
         IPEndPoint? Admin,
         string? AdminToken,
         bool Watch,
-        TimeSpan DrainTimeout);
+        TimeSpan DrainTimeout,
+        IPEndPoint? Dns = null,
+        bool DnsGiven = false,
+        string ClusterDomain = "cluster.local");
 
     public static Command Create()
     {
@@ -46,9 +50,11 @@ internal static partial class RunCommand
         var adminToken = SidecarOptions.AdminToken();
         var watch = SidecarOptions.Watch();
         var noWatch = SidecarOptions.NoWatch();
+        var dns = SidecarOptions.Dns();
+        var clusterDomain = SidecarOptions.ClusterDomain();
         var command = new Command("run", "Serve the Services in the manifests (Service, Pod, Endpoints, EndpointSlice) and reload them when the files change.")
         {
-            files, ns, cidr, nodeAddresses, nodeName, zone, admin, adminToken, watch, noWatch, DrainTimeoutOption,
+            files, ns, cidr, nodeAddresses, nodeName, zone, admin, adminToken, watch, noWatch, DrainTimeoutOption, dns, clusterDomain,
         };
         command.Validators.Add(result =>
         {
@@ -65,10 +71,13 @@ internal static partial class RunCommand
                 result.GetRequiredValue(nodeAddresses),
                 result.GetValue(nodeName),
                 result.GetValue(zone),
-                result.GetValue(admin),
+                SidecarOptions.EndPointOrNull(result.GetValue(admin)),
                 result.GetValue(adminToken),
                 !result.GetValue(noWatch),
-                result.GetRequiredValue(DrainTimeoutOption)),
+                result.GetRequiredValue(DrainTimeoutOption),
+                SidecarOptions.EndPointOrNull(result.GetValue(dns)),
+                result.GetResult(dns) is { Implicit: false },
+                result.GetRequiredValue(clusterDomain)),
             cancellationToken));
         return command;
     }
@@ -121,8 +130,20 @@ internal static partial class RunCommand
         await proxy.StartAsync(cancellationToken).ConfigureAwait(false);
 
         AdminServer? admin = null;
+        ClusterDnsServer? dns = null;
         try
         {
+            try
+            {
+                dns = await SidecarDns.StartAsync(catalog, settings.Dns, settings.DnsGiven, settings.ClusterDomain, loggerFactory, Console.Error.WriteLine, cancellationToken).ConfigureAwait(false);
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                await Console.Error.WriteLineAsync($"fastproxy run: --dns {settings.Dns}: cannot listen: {ex.Message} (choose another address, or --dns off)").ConfigureAwait(false);
+                await proxy.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                return 1;
+            }
+
             if (settings.Admin is { } adminEndPoint)
             {
                 admin = new AdminServer(catalog, proxy, telemetry, new AdminServerOptions { EndPoint = adminEndPoint, BearerToken = settings.AdminToken }, loggerFactory);
@@ -138,7 +159,7 @@ internal static partial class RunCommand
                 }
             }
 
-            Console.WriteLine(Banner(catalog.Current, admin?.DashboardUri, settings));
+            Console.WriteLine(Banner(catalog.Current, admin?.DashboardUri, dns?.LocalEndPoint, settings));
 
             using var watcher = settings.Watch ? new ManifestWatcher(settings.Paths, PollInterval, fingerprint) : null;
             var lastGood = set;
@@ -170,6 +191,11 @@ internal static partial class RunCommand
             {
                 await admin.StopAsync(CancellationToken.None).ConfigureAwait(false);
                 await admin.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (dns is not null)
+            {
+                await dns.DisposeAsync().ConfigureAwait(false);
             }
         }
 
@@ -268,7 +294,7 @@ internal static partial class RunCommand
         }
     }
 
-    private static string Banner(CatalogSnapshot snapshot, Uri? dashboard, Settings settings)
+    private static string Banner(CatalogSnapshot snapshot, Uri? dashboard, IPEndPoint? dns, Settings settings)
     {
         var text = new StringBuilder();
         text.AppendLine().AppendLine($"FastProxy is running: {snapshot.Services.Count} service(s), catalog version {snapshot.Version}.");
@@ -304,6 +330,8 @@ internal static partial class RunCommand
         }
 
         text.AppendLine(dashboard is null ? "  admin: off" : $"  admin: dashboard {dashboard}  (also /metrics, /api/services, /api/endpoints, /healthz)");
+        var example = snapshot.Services.Keys.OrderBy(id => id.ToString(), StringComparer.Ordinal).Select(id => $"{id.Name}.{id.Namespace}.svc.{settings.ClusterDomain}").FirstOrDefault() ?? $"dns-version.{settings.ClusterDomain} TXT";
+        text.AppendLine(dns is null ? (settings.Dns is null ? "  dns: off" : "  dns: not running (see above)") : $"  dns: {dns} (UDP and TCP) for {settings.ClusterDomain}; try: {SidecarDns.DigCommand(dns, example)}");
         text.AppendLine(settings.Watch ? "  watching the manifests: changes are applied as they are saved" : "  not watching the manifests (--no-watch)");
         text.AppendLine("Press Ctrl+C to stop.");
         return text.ToString();

@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Net;
 using FastProxy.Catalog;
+using FastProxy.Dns;
 using FastProxy.Manifests;
 using FastProxy.Model;
 
@@ -20,6 +21,9 @@ internal static class SidecarOptions
 
     /// <summary>The catalog's own default range, inside 127.0.0.0/8, so virtual IPs bind with no setup.</summary>
     public const string DefaultServiceCidr = "127.96.0.0/12";
+
+    /// <summary>What an address option parses <c>off</c> to; <see cref="EndPointOrNull"/> turns it into null.</summary>
+    private static readonly IPEndPoint Off = new(IPAddress.None, 0);
 
     public static Option<string[]> Files(string description) => new("--filename", "-f")
     {
@@ -103,28 +107,42 @@ internal static class SidecarOptions
         HelpName = "ZONE",
     };
 
-    /// <summary>The admin address; a null value means <c>--admin off</c>.</summary>
+    /// <summary>The admin address; <see cref="EndPointOrNull"/> of its value is null for <c>--admin off</c>.</summary>
     public static Option<IPEndPoint?> Admin() => new("--admin")
     {
         Description = "Where the admin HTTP server (dashboard, /metrics, /api/*, /healthz) listens, or \"off\".",
         HelpName = "ADDR:PORT|off",
         DefaultValueFactory = static _ => new IPEndPoint(IPAddress.Loopback, 9901),
+        CustomParser = static result => EndPointOrOff(result, "ADDR:PORT (such as 127.0.0.1:9901) or off"),
+    };
+
+    /// <summary>The embedded DNS server's address; <see cref="EndPointOrNull"/> of its value is null for <c>--dns off</c>.</summary>
+    public static Option<IPEndPoint?> Dns() => new("--dns")
+    {
+        Description = "Where the embedded DNS server answers for the cluster domain (UDP and TCP), or \"off\".",
+        HelpName = "ADDR:PORT|off",
+        DefaultValueFactory = static _ => ClusterDnsOptions.DefaultEndPoint,
+        CustomParser = static result => EndPointOrOff(result, "ADDR:PORT (such as 127.0.0.1:5353) or off"),
+    };
+
+    public static Option<string> ClusterDomain() => new("--cluster-domain")
+    {
+        Description = "The DNS domain services are named in: <service>.<namespace>.svc.<domain>.",
+        HelpName = "DOMAIN",
+        DefaultValueFactory = static _ => new ClusterDnsOptions().ClusterDomain,
         CustomParser = static result =>
         {
             var value = Single(result);
-            if (string.Equals(value, "off", StringComparison.OrdinalIgnoreCase))
+            try
             {
-                return null;
+                new ClusterDnsOptions { ClusterDomain = value }.Validate();
+            }
+            catch (ArgumentException)
+            {
+                result.AddError(Expected(result, "a DNS name of letters, digits and '-' such as cluster.local", value));
             }
 
-            // IPEndPoint.TryParse takes "1.2.3.4" alone (port 0): demand the colon and a port.
-            if (!IPEndPoint.TryParse(value, out var endPoint) || !HasPort(value))
-            {
-                result.AddError(Expected(result, "ADDR:PORT (such as 127.0.0.1:9901) or off", value));
-                return null;
-            }
-
-            return endPoint;
+            return value.TrimEnd('.');
         },
     };
 
@@ -162,32 +180,12 @@ internal static class SidecarOptions
         },
     };
 
-    /// <summary>Parses <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>, a plain number of seconds, or <c>hh:mm:ss</c>.</summary>
+    /// <summary>Parses a duration as manifests write them (<c>500ms</c>, <c>30s</c>, <c>1m30s</c>, a number of seconds) or <c>hh:mm:ss</c>.</summary>
     public static bool TryParseDuration(string text, out TimeSpan duration)
-    {
-        duration = default;
-        text = text.Trim();
-        (string Suffix, double Scale)[] units = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)];
-        foreach (var (suffix, scale) in units)
-        {
-            if (text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
-                && double.TryParse(text.AsSpan(0, text.Length - suffix.Length), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
-            {
-                duration = TimeSpan.FromSeconds(number * scale);
-                return true;
-            }
-        }
-
-        if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds))
-        {
-            duration = TimeSpan.FromSeconds(seconds);
-            return true;
-        }
-
-        return text.Contains(':', StringComparison.Ordinal)
-            && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration)
-            && duration >= TimeSpan.Zero;
-    }
+        => FastProxy.Manifests.Mapping.Durations.TryParse(text, out duration)
+            || (text.Contains(':', StringComparison.Ordinal)
+                && TimeSpan.TryParse(text.Trim(), CultureInfo.InvariantCulture, out duration)
+                && duration >= TimeSpan.Zero);
 
     /// <summary>Reads the manifests the way every command does.</summary>
     public static ManifestSet Load(IEnumerable<string> paths, string defaultNamespace)
@@ -263,6 +261,29 @@ internal static class SidecarOptions
             _ => null,
         };
         return kind is { } k ? set.FindSource(k, new NamespacedName(subject[(space + 1)..slash], subject[(slash + 1)..])) : null;
+    }
+
+    /// <summary>The value of an address option: null for <c>off</c>.</summary>
+    public static IPEndPoint? EndPointOrNull(IPEndPoint? value) => ReferenceEquals(value, Off) ? null : value;
+
+    /// <summary>Parses <c>ADDR:PORT</c>, or <c>off</c> as <see cref="Off"/>.</summary>
+    private static IPEndPoint? EndPointOrOff(ArgumentResult result, string expected)
+    {
+        var value = Single(result);
+        if (string.Equals(value, "off", StringComparison.OrdinalIgnoreCase))
+        {
+            // Not null: System.CommandLine 2.0.15 cannot cast a custom parser's null (InvalidCastException).
+            return Off;
+        }
+
+        // IPEndPoint.TryParse takes "1.2.3.4" alone (port 0): demand the colon and a port.
+        if (!IPEndPoint.TryParse(value, out var endPoint) || !HasPort(value))
+        {
+            result.AddError(Expected(result, expected, value));
+            return null;
+        }
+
+        return endPoint;
     }
 
     private static bool HasPort(string value)

@@ -1,15 +1,17 @@
 using System.Net;
 using FastProxy.Catalog;
+using FastProxy.Dns;
 using FastProxy.Model;
 using FastProxy.Sidecar.Admin;
+using FastProxy.Sidecar.Commands;
 using Microsoft.Extensions.Logging;
 
 namespace FastProxy.Sidecar.Demo;
 
 /// <summary>
 /// The no-argument mode: three demo pods on 127.0.1.1-3:8080 and a service <c>web</c> on a loopback
-/// virtual IP in front of them, with the admin server and its dashboard on 127.0.0.1:9901, until
-/// Ctrl+C or SIGTERM.
+/// virtual IP in front of them, with the admin server and its dashboard on 127.0.0.1:9901 and the
+/// embedded DNS server on 127.0.0.1:5353, until Ctrl+C or SIGTERM.
 /// </summary>
 internal static class DemoCommand
 {
@@ -72,6 +74,14 @@ internal static class DemoCommand
             Console.Error.WriteLine($"Admin server not started: {ex.Message}");
         }
 
+        // DNS as `run` serves it by default; like the dashboard, a taken address only costs the demo its DNS.
+        var dnsProblem = string.Empty;
+        await using var dns = await SidecarDns.StartAsync(
+            catalog, ClusterDnsOptions.DefaultEndPoint, explicitlyGiven: false, new ClusterDnsOptions().ClusterDomain, loggerFactory, problem => dnsProblem = problem, cancellationToken).ConfigureAwait(false);
+        var dig = dns?.LocalEndPoint is { } dnsEndPoint
+            ? $"{SidecarDns.DigCommand(dnsEndPoint, "web.default.svc.cluster.local")}   (answers {VirtualIP})"
+            : dnsProblem;
+
         Console.WriteLine($"""
 
             FastProxy demo is running.
@@ -80,6 +90,9 @@ internal static class DemoCommand
 
             Try it (each request goes to the next pod in turn):
               for i in 1 2 3 4 5 6; do curl -s http://{VirtualIP}:{ServicePort}/; done
+
+            Look it up (the embedded DNS server, Kubernetes names):
+              {dig}
 
             Watch it: dashboard {dashboard}  (also /metrics, /api/services, /api/endpoints, /healthz)
 

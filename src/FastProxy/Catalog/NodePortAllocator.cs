@@ -18,9 +18,13 @@ internal static class NodePortAllocator
     public const int Last = 32767;
 
     public static int? Allocate(NamespacedName service, ServicePort port, Func<int, bool> isTaken)
+        => Allocate(service, $"{port.Name}/{port.Protocol}", isTaken);
+
+    /// <summary>Allocates for <paramref name="key"/> of <paramref name="service"/> (a port, or the service's health-check node port).</summary>
+    public static int? Allocate(NamespacedName service, string key, Func<int, bool> isTaken)
     {
         const int count = Last - First + 1;
-        var start = (int)(XxHash3.HashToUInt64(Encoding.UTF8.GetBytes($"{service}/{port.Name}/{port.Protocol}")) % count);
+        var start = (int)(XxHash3.HashToUInt64(Encoding.UTF8.GetBytes($"{service}/{key}")) % count);
         for (var i = 0; i < count; i++)
         {
             var candidate = First + ((start + i) % count);

@@ -13,7 +13,7 @@ namespace FastProxy.Catalog;
 /// Every error is collected; nothing stops at the first. Checks that span objects (addresses and node
 /// ports already taken) belong to <see cref="ServiceCatalog"/>'s staging.
 /// </summary>
-internal static class ObjectValidator
+internal static partial class ObjectValidator
 {
     // Kubernetes' limits (k8s.io/apimachinery/pkg/util/validation, discovery validation), in one place.
     private const int MaxDnsLabelLength = 63;
@@ -85,6 +85,12 @@ internal static class ObjectValidator
         }
 
         report.Check("spec.trafficDistribution", EnumValue(service.TrafficDistribution));
+        ValidateHealth(service, report);
+        foreach (var (field, problem) in ConnectionPolicyRules.Problems(service.ConnectionPolicy))
+        {
+            report.Add(field, problem);
+        }
+
         ValidateUdpPolicy(service.Udp, report);
     }
 

@@ -18,8 +18,10 @@ public sealed class PortRoute
     private const int ScanLimit = 16;
     private readonly FrozenSet<EndpointState>? _members;
 
-    internal PortRoute(NamespacedName service, ServicePort port, ImmutableArray<EndpointState> endpoints, IEndpointPicker? picker, ServicePortLoad load, SessionAffinityTable? affinity)
+    internal PortRoute(NamespacedName service, ServicePort port, ImmutableArray<EndpointState> endpoints, IEndpointPicker? picker, ServicePortLoad load, SessionAffinityTable? affinity, bool inPanic = false, long panicCount = 0)
     {
+        InPanic = inPanic;
+        PanicCount = panicCount;
         Service = service;
         ServiceLabel = service.ToString();
         Port = port;
@@ -51,11 +53,23 @@ public sealed class PortRoute
     /// <summary>The picker over <see cref="Endpoints"/>; null when there is none.</summary>
     public IEndpointPicker? Picker { get; }
 
+    /// <summary>
+    /// True when too few of the route's endpoints are healthy (below <see cref="Model.Service.PanicThreshold"/>,
+    /// or none): <see cref="Endpoints"/> then holds the unhealthy ones too, rather than none.
+    /// </summary>
+    public bool InPanic { get; }
+
+    /// <summary>How many times this route (across rebuilds) entered panic.</summary>
+    internal long PanicCount { get; }
+
     /// <summary>Open connections of this port over all its endpoints; carried across rebuilds.</summary>
     internal ServicePortLoad Load { get; }
 
     /// <summary>The ClientIP affinity table, when the service asks for it; carried across rebuilds while the setting stays.</summary>
     internal SessionAffinityTable? Affinity { get; }
+
+    /// <summary>The service's connection policy (drain, limits, timeouts, PROXY protocol), read once per connection.</summary>
+    internal ConnectionPolicy Policy { get; init; } = ConnectionPolicy.Default;
 
     /// <summary>True when <paramref name="endpoint"/> takes this route's new connections: affinity entries to any other are stale.</summary>
     internal bool Takes(EndpointState endpoint)

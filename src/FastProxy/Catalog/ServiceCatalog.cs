@@ -59,6 +59,7 @@ public sealed partial class ServiceCatalog
 
     // Service ports with their node ports filled in, as published.
     private readonly Dictionary<NamespacedName, ImmutableArray<ServicePort>> _resolvedPorts = [];
+    private readonly Dictionary<NamespacedName, int> _healthCheckNodePorts = [];
     private readonly ImmutableArray<IPAddress> _nodeAddresses;
     private readonly string? _nodeName;
     private readonly string? _zone;
@@ -93,11 +94,11 @@ public sealed partial class ServiceCatalog
     /// <summary>The latest published version. Reading it never blocks.</summary>
     public CatalogSnapshot Current => Volatile.Read(ref _current);
 
+    /// <summary>The catalog's clock (<see cref="ServiceCatalogOptions.TimeProvider"/>); a server following the catalog times drains, queues and idle connections by it.</summary>
+    internal TimeProvider Time => _time;
+
     /// <summary>The range virtual IPs are allocated from.</summary>
     public IPNetwork ServiceCidr => _allocator.Cidr;
-
-    /// <summary>The clock of affinity and UDP session expiry (<see cref="ServiceCatalogOptions.TimeProvider"/>).</summary>
-    internal TimeProvider TimeProvider => _time;
 
     /// <summary>Returns a token that fires when the next version is published.</summary>
     public IChangeToken GetChangeToken()
@@ -221,48 +222,57 @@ public sealed partial class ServiceCatalog
                 CommitEndpoints(id, endpoints, affected);
             }
 
-            // 4. Rebuild the affected services, reusing endpoint state and routes that did not change.
-            var previous = _current;
-            var services = previous.Services.ToBuilder();
-            var changed = ImmutableArray.CreateBuilder<NamespacedName>();
-            var updatedEndpoints = new Dictionary<NamespacedName, List<EndpointState>>();
-            foreach (var id in affected.OrderBy(static id => id.ToString(), StringComparer.Ordinal))
-            {
-                previous.Services.TryGetValue(id, out var before);
-                var updated = new List<EndpointState>();
-                var after = BuildService(id, before, updated);
-                if (ReferenceEquals(before, after))
-                {
-                    continue;
-                }
-
-                if (after is null)
-                {
-                    services.Remove(id);
-                }
-                else
-                {
-                    services[id] = after;
-                }
-
-                changed.Add(id);
-                updatedEndpoints[id] = updated;
-            }
-
-            if (changed.Count == 0)
-            {
-                return previous;
-            }
-
-            // 5. Publish with one reference swap, then signal; readers that loaded the old version keep using it.
-            var next = new CatalogSnapshot(previous.Version + 1, services.ToImmutable(), changed.ToImmutable());
-            Volatile.Write(ref _current, next);
-            var changes = DescribeChanges(previous, next, updatedEndpoints);
-            var fired = _changeTokenSource;
-            _changeTokenSource = new CancellationTokenSource();
-            Notify(fired, next, changes);
-            return next;
+            return Publish(affected);
         }
+    }
+
+    /// <summary>
+    /// Steps 4 and 5 of an update, also run alone when only endpoint health changed (<see cref="RefreshRoutes"/>):
+    /// rebuilds the affected services and publishes a new version if any changed. Called under the lock.
+    /// </summary>
+    private CatalogSnapshot Publish(HashSet<NamespacedName> affected)
+    {
+        // 4. Rebuild the affected services, reusing endpoint state and routes that did not change.
+        var previous = _current;
+        var services = previous.Services.ToBuilder();
+        var changed = ImmutableArray.CreateBuilder<NamespacedName>();
+        var updatedEndpoints = new Dictionary<NamespacedName, List<EndpointState>>();
+        foreach (var id in affected.OrderBy(static id => id.ToString(), StringComparer.Ordinal))
+        {
+            previous.Services.TryGetValue(id, out var before);
+            var updated = new List<EndpointState>();
+            var after = BuildService(id, before, updated);
+            if (ReferenceEquals(before, after))
+            {
+                continue;
+            }
+
+            if (after is null)
+            {
+                services.Remove(id);
+            }
+            else
+            {
+                services[id] = after;
+            }
+
+            changed.Add(id);
+            updatedEndpoints[id] = updated;
+        }
+
+        if (changed.Count == 0)
+        {
+            return previous;
+        }
+
+        // 5. Publish with one reference swap, then signal; readers that loaded the old version keep using it.
+        var next = new CatalogSnapshot(previous.Version + 1, services.ToImmutable(), changed.ToImmutable());
+        Volatile.Write(ref _current, next);
+        var changes = DescribeChanges(previous, next, updatedEndpoints);
+        var fired = _changeTokenSource;
+        _changeTokenSource = new CancellationTokenSource();
+        Notify(fired, next, changes);
+        return next;
     }
 
     /// <summary>
@@ -503,6 +513,11 @@ public sealed partial class ServiceCatalog
                 }
             }
 
+            if (NeedsHealthCheckNodePort(service) && service.HealthCheckNodePort != 0)
+            {
+                ClaimHealthCheckNodePort(id, service.HealthCheckNodePort, claims, TryClaim, errors);
+            }
+
             pending.Add((id, service, ports, claims));
         }
 
@@ -534,7 +549,17 @@ public sealed partial class ServiceCatalog
                 TryClaim(id, NodePortKey(port.Protocol, number.Value), $"spec.ports[{i}].nodePort", $"{number}/{port.Protocol}", claims);
             }
 
-            staged[id] = new StagedListeners([.. ports], [.. claims]);
+            var healthCheckNodePort = NeedsHealthCheckNodePort(service) ? service.HealthCheckNodePort : 0;
+            if (NeedsHealthCheckNodePort(service) && healthCheckNodePort == 0)
+            {
+                healthCheckNodePort = AllocateHealthCheckNodePort(id, claims, key => IsClaimedByOther(key, id, out _), errors);
+                if (healthCheckNodePort != 0)
+                {
+                    TryClaim(id, NodePortKey(ServiceProtocol.Tcp, healthCheckNodePort), "spec.healthCheckNodePort", $"{healthCheckNodePort}/TCP", claims);
+                }
+            }
+
+            staged[id] = new StagedListeners([.. ports], [.. claims], healthCheckNodePort);
         }
 
         return staged;
@@ -574,6 +599,7 @@ public sealed partial class ServiceCatalog
         }
 
         _resolvedPorts.Remove(id);
+        _healthCheckNodePorts.Remove(id);
         _servicesByNamespace.TryGetValue(id.Namespace, out var inNamespace);
         if (_serviceIndexPairs.Remove(id, out var indexed))
         {
@@ -608,6 +634,10 @@ public sealed partial class ServiceCatalog
 
         _claimsByService[id] = listeners.Claims;
         _resolvedPorts[id] = listeners.Ports;
+        if (listeners.HealthCheckNodePort != 0)
+        {
+            _healthCheckNodePorts[id] = listeners.HealthCheckNodePort;
+        }
         if (service.Selector is { } selector)
         {
             if (!selector.IsEmpty)
@@ -760,11 +790,13 @@ public sealed partial class ServiceCatalog
                 : [];
             var internalSet = service.InternalTrafficPolicy == TrafficPolicy.Local ? local : cluster;
             var externalSet = service.ExternalTrafficPolicy == TrafficPolicy.Local ? local : cluster;
+            var (internalHealth, externalHealth) = RouteHealth(service, ref internalSet, ref externalSet);
             var virtualEndPoint = address is null ? null : new IPEndPoint(address, port.Port);
             var listeners = ListenersOf(service, port);
             if (previous is not null && !statesChanged && sameBalancing && previous.Port == port && Equals(previous.VirtualEndPoint, virtualEndPoint)
-                && SameAffinity(previous.Internal.Affinity, service) && SameListeners(previous, listeners)
-                && previous.AllEndpoints.SequenceEqual(all) && previous.Internal.Endpoints.SequenceEqual(internalSet) && previous.External.Endpoints.SequenceEqual(externalSet))
+                && SameAffinity(previous.Internal.Affinity, service) && SameListeners(previous, listeners) && Equals(previous.Internal.Policy, service.ConnectionPolicy)
+                && previous.AllEndpoints.SequenceEqual(all) && previous.Internal.Endpoints.SequenceEqual(internalSet) && previous.External.Endpoints.SequenceEqual(externalSet)
+                && previous.Internal.InPanic == internalHealth.Panic && previous.External.InPanic == externalHealth.Panic)
             {
                 // Same endpoints and settings: keep the routes, and with them any state their pickers carry (a round-robin cursor).
                 ports.Add(previous);
@@ -787,8 +819,9 @@ public sealed partial class ServiceCatalog
             var affinity = service.SessionAffinity != SessionAffinity.ClientIP ? null
                 : SameAffinity(previous?.Internal.Affinity, service) ? previous!.Internal.Affinity
                 : new SessionAffinityTable(service.SessionAffinityTimeout, _affinityCapacity, _time);
-            var internalRoute = BuildRoute(service, port, internalSet, load, affinity);
-            var externalRoute = externalSet.SequenceEqual(internalSet) ? internalRoute : BuildRoute(service, port, externalSet, load, affinity);
+            var internalRoute = BuildRoute(service, port, internalSet, load, affinity, internalHealth, previous?.Internal, "internal");
+            var externalRoute = externalSet.SequenceEqual(internalSet) && externalHealth.Panic == internalHealth.Panic ? internalRoute
+                : BuildRoute(service, port, externalSet, load, affinity, externalHealth, previous is null || ReferenceEquals(previous.External, previous.Internal) ? null : previous.External, "external");
             ports.Add(new ServicePortSnapshot(id, port, virtualEndPoint, all, internalRoute, externalRoute, listeners));
         }
 
@@ -810,11 +843,13 @@ public sealed partial class ServiceCatalog
             unchanged = unchanged && !statesChanged && previousPortless.SequenceEqual(portless);
         }
 
-        return unchanged ? before : new ServiceSnapshot(service, address, ports.MoveToImmutable(), portless);
+        var healthCheckNodePort = _healthCheckNodePorts.GetValueOrDefault(id);
+        unchanged = unchanged && before!.HealthCheckNodePort == healthCheckNodePort;
+        return unchanged ? before : new ServiceSnapshot(service, address, ports.MoveToImmutable(), portless, healthCheckNodePort);
     }
 
-    private PortRoute BuildRoute(Service service, ServicePort port, ImmutableArray<EndpointState> endpoints, ServicePortLoad load, SessionAffinityTable? affinity)
-        => new(service.Id, port, endpoints, endpoints.IsEmpty ? null : CreatePicker(service, endpoints), load, affinity);
+    private PortRoute BuildRoute(Service service, ServicePort port, ImmutableArray<EndpointState> endpoints, ServicePortLoad load, SessionAffinityTable? affinity, Health.HealthRouting.Outcome health, PortRoute? previous, string kind)
+        => new(service.Id, port, endpoints, endpoints.IsEmpty ? null : CreatePicker(service, endpoints), load, affinity, health.Panic, PanicCount(service, port, health, previous, kind)) { Policy = service.ConnectionPolicy };
 
     /// <summary>
     /// The service's strategy's picker. The desired state is already committed when pickers are built, so a
@@ -1005,7 +1040,7 @@ public sealed partial class ServiceCatalog
     }
 
     /// <summary>A changed service's ports with their node ports resolved, and every address:port it claims.</summary>
-    private readonly record struct StagedListeners(ImmutableArray<ServicePort> Ports, ListenerKey[] Claims);
+    private readonly record struct StagedListeners(ImmutableArray<ServicePort> Ports, ListenerKey[] Claims, int HealthCheckNodePort = 0);
 
     /// <summary>Orders endpoints by address bytes, then port, then pod, so picker order does not depend on insertion order.</summary>
     private sealed class EndpointOrder : IComparer<EndpointState>

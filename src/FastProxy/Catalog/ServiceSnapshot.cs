@@ -7,8 +7,9 @@ namespace FastProxy.Catalog;
 /// <summary>The immutable state of one service in one catalog version.</summary>
 public sealed class ServiceSnapshot
 {
-    internal ServiceSnapshot(Service service, IPAddress? clusterIP, ImmutableArray<ServicePortSnapshot> ports, ImmutableArray<EndpointState> portlessEndpoints)
+    internal ServiceSnapshot(Service service, IPAddress? clusterIP, ImmutableArray<ServicePortSnapshot> ports, ImmutableArray<EndpointState> portlessEndpoints, int healthCheckNodePort = 0)
     {
+        HealthCheckNodePort = healthCheckNodePort;
         PortlessEndpoints = portlessEndpoints;
         Service = service;
         ClusterIP = clusterIP;
@@ -30,6 +31,12 @@ public sealed class ServiceSnapshot
     /// are per port (<see cref="ServicePortSnapshot.AllEndpoints"/>).
     /// </summary>
     public ImmutableArray<EndpointState> PortlessEndpoints { get; }
+
+    /// <summary>
+    /// The node port of the service's load-balancer health check (<see cref="Model.Service.HealthCheckNodePort"/>,
+    /// allocated when not given); 0 unless the service is a LoadBalancer with a Local external traffic policy.
+    /// </summary>
+    public int HealthCheckNodePort { get; }
 
     /// <summary>The service's identity.</summary>
     public NamespacedName Id => Service.Id;

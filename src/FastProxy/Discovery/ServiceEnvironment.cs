@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using FastProxy.Catalog;
@@ -13,6 +14,9 @@ namespace FastProxy.Discovery;
 /// </summary>
 public static class ServiceEnvironment
 {
+    // The API server's service, which every pod gets variables for whatever its namespace.
+    private const string MasterService = "kubernetes";
+
     /// <summary>
     /// Returns the variables for a pod in <paramref name="namespace"/>, sorted by name: every service of
     /// that namespace with a virtual IP (headless and ExternalName services have none and get no
@@ -24,18 +28,50 @@ public static class ServiceEnvironment
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentException.ThrowIfNullOrEmpty(@namespace);
-        var variables = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        // By service name, as the kubelet's getServiceEnvVarMap: a service of the pod's own namespace named
+        // "kubernetes" wins over the master service.
+        var chosen = new Dictionary<string, ServiceSnapshot>(StringComparer.Ordinal);
         foreach (var service in snapshot.Services.Values)
         {
-            var inNamespace = string.Equals(service.Id.Namespace, @namespace, StringComparison.Ordinal);
-            var masterService = service.Id is { Namespace: NamespacedName.DefaultNamespace, Name: "kubernetes" };
-            if ((inNamespace || masterService) && service.ClusterIP is { } clusterIP && !service.Ports.IsEmpty)
+            if (service.ClusterIP is null || service.Ports.IsEmpty)
             {
-                Add(variables, service, clusterIP);
+                continue;
+            }
+
+            if (string.Equals(service.Id.Namespace, @namespace, StringComparison.Ordinal))
+            {
+                chosen[service.Id.Name] = service;
+            }
+            else if (service.Id is { Namespace: NamespacedName.DefaultNamespace, Name: MasterService })
+            {
+                chosen.TryAdd(MasterService, service);
             }
         }
 
+        var variables = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var service in chosen.Values)
+        {
+            Add(variables, service, service.ClusterIP!);
+        }
+
         return [.. variables];
+    }
+
+    /// <summary>
+    /// Adds the variables of <see cref="For"/> to <paramref name="startInfo"/>'s environment, which starts
+    /// as a copy of this process's: the child sees both, and a service variable replaces an inherited one
+    /// of the same name (a stale value from an outer shell must not win over the catalog).
+    /// </summary>
+    /// <param name="startInfo">The process to start.</param>
+    /// <param name="snapshot">The catalog version to read.</param>
+    /// <param name="namespace">The namespace the process plays a pod of.</param>
+    public static void ApplyTo(ProcessStartInfo startInfo, CatalogSnapshot snapshot, string @namespace)
+    {
+        ArgumentNullException.ThrowIfNull(startInfo);
+        foreach (var (name, value) in For(snapshot, @namespace))
+        {
+            startInfo.Environment[name] = value;
+        }
     }
 
     /// <summary>Kubernetes' <c>makeEnvVariableName</c>: upper case, '-' becomes '_'.</summary>

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
-using FastProxy.Model;
+using FastProxy.Connections;
 using FastProxy.Transport.Sockets;
 using Microsoft.AspNetCore.Connections;
 
@@ -37,7 +37,7 @@ internal static class SocketRelay
     }
 
     /// <summary>Copies one direction until its sender finishes, then passes the FIN (or the reset) on.</summary>
-    public static async Task<CloseReason> CopyAsync(SocketConnection source, SocketConnection destination, EndpointState endpoint, bool toEndpoint, bool splice)
+    public static async Task<CloseReason> CopyAsync(SocketConnection source, SocketConnection destination, ForwardedConnection connection, bool toEndpoint, bool splice)
     {
         var receiver = source.Receiver;
         var smallPool = source.MemoryPool;
@@ -50,7 +50,7 @@ internal static class SocketRelay
             if (full && splice && OperatingSystem.IsLinux())
             {
                 // Bulk data: the rest of this direction goes kernel to kernel, if a pipe can be had.
-                if (await SpliceRelay.CopyAsync(source, destination, endpoint, toEndpoint).ConfigureAwait(false) is { } reason)
+                if (await SpliceRelay.CopyAsync(source, destination, connection, toEndpoint).ConfigureAwait(false) is { } reason)
                 {
                     return reason;
                 }
@@ -91,7 +91,7 @@ internal static class SocketRelay
                 return CloseReason.EndOfStream;
             }
 
-            endpoint.AddBytes(toEndpoint, count);
+            connection.AddBytes(toEndpoint, count);
             if (!await SendAllAsync(destination, block.Memory[..count]).ConfigureAwait(false))
             {
                 // The receiver is gone: tell the sender with a reset that its data was not delivered.

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.Versioning;
-using FastProxy.Model;
+using FastProxy.Connections;
 using FastProxy.Transport.Sockets;
 using Microsoft.AspNetCore.Connections;
 
@@ -23,7 +23,7 @@ internal static class SpliceRelay
     /// Forwards the rest of the direction through a pipe. Returns null when no pipe could be made (the caller
     /// goes on copying), otherwise why the direction ended.
     /// </summary>
-    public static async Task<CloseReason?> CopyAsync(SocketConnection source, SocketConnection destination, EndpointState endpoint, bool toEndpoint)
+    public static async Task<CloseReason?> CopyAsync(SocketConnection source, SocketConnection destination, ForwardedConnection connection, bool toEndpoint)
     {
         if (!LinuxSplice.TryCreatePipe(PipeSize, out var pipeRead, out var pipeWrite))
         {
@@ -63,7 +63,7 @@ internal static class SpliceRelay
                     return CloseReason.EndOfStream;
                 }
 
-                endpoint.AddBytes(toEndpoint, moved);
+                connection.AddBytes(toEndpoint, moved);
                 if (!await DrainAsync(pipeRead, (int)moved, destination).ConfigureAwait(false))
                 {
                     source.Abort(new ConnectionAbortedException("The other side of the proxied connection closed."));

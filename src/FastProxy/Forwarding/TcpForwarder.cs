@@ -6,6 +6,8 @@ using System.Net.Sockets;
 using FastProxy.Affinity;
 using FastProxy.Balancing;
 using FastProxy.Catalog;
+using FastProxy.Connections;
+using FastProxy.Listeners;
 using FastProxy.Model;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -21,49 +23,76 @@ internal sealed partial class TcpForwarder
     // Below this, what is left of ConnectTotalTimeout starts no new attempt.
     private static readonly TimeSpan MinimumAttemptTime = TimeSpan.FromMilliseconds(10);
 
-    // How many further attempts a picker is asked for when it offers an endpoint this connection already tried.
-    private const int ExtraPicks = 3;
-
     private readonly IConnectionFactory _upstream;
     private readonly ProxyServerOptions _options;
     private readonly ILogger _logger;
     private readonly Diagnostics.ProxyMetrics _metrics;
 
-    public TcpForwarder(IConnectionFactory upstream, ProxyServerOptions options, ILogger logger, Diagnostics.ProxyMetrics metrics)
+    public TcpForwarder(IConnectionFactory upstream, ProxyServerOptions options, ILogger logger, Diagnostics.ProxyMetrics metrics, TimeProvider? time = null, ConnectionSet? connections = null)
     {
         _upstream = upstream;
         _options = options;
         _logger = logger;
         _metrics = metrics;
+        _time = time ?? TimeProvider.System;
+        _connections = connections ?? new ConnectionSet();
+        _limitLog = new LogThrottle(_time, TimeSpan.FromSeconds(1));
     }
 
     /// <summary>Forwards one accepted client connection for <paramref name="route"/>. Never throws; the caller disposes the client.</summary>
-    public async Task ForwardAsync(ConnectionContext client, PortRoute route, CancellationToken shutdown)
+    public async Task ForwardAsync(ConnectionContext client, PortRoute route, CancellationToken shutdown, ServiceListener? listener = null)
     {
-        var (upstream, endpoint) = await ConnectAsync(client, route, shutdown).ConfigureAwait(false);
+        var policy = route.Policy;
+        var gate = policy.HasLimits ? _gates.GetOrAdd(route.Service, static _ => new ConnectionGate()) : null;
+        var (upstream, endpoint, full) = gate is null
+            ? await ConnectAsync(client, route, shutdown).ConfigureAwait(false)
+            : await ConnectWithinLimitsAsync(client, route, gate, shutdown).ConfigureAwait(false);
         if (upstream is null || endpoint is null)
         {
             // An L4 balancer with nowhere to send a connection refuses it the way a closed port does: a reset.
-            client.Abort(new ConnectionAbortedException("No endpoint could be reached."));
+            client.Abort(new ConnectionAbortedException(full ? "Connection limit reached." : "No endpoint could be reached."));
             return;
         }
 
+        // Known to its endpoint (drain policy) and to the server (idle scan, removed listeners) while it runs.
+        var connection = new ForwardedConnection(client, upstream, endpoint, route, listener, policy.IdleTimeout ?? _options.IdleTimeout, _time.GetTimestamp());
+        var registered = endpoint.Connections.Add(connection);
+        _connections.Add(connection);
         try
         {
+            if (!registered)
+            {
+                // The endpoint left under drain policy close between the pick and now: reset like the rest of its connections.
+                connection.Terminate(Termination.ClosePolicy, "The endpoint left its service (drain policy close).");
+                _metrics.Terminated(route, Termination.ClosePolicy);
+                return;
+            }
+
             Task<CloseReason> toEndpoint, fromEndpoint;
             if (_options.UseSocketRelay && SocketRelay.TryClaim(client, upstream, out var clientSocket, out var upstreamSocket))
             {
-                toEndpoint = SocketRelay.CopyAsync(clientSocket, upstreamSocket, endpoint, toEndpoint: true, _options.UseSplice);
-                fromEndpoint = SocketRelay.CopyAsync(upstreamSocket, clientSocket, endpoint, toEndpoint: false, _options.UseSplice);
+                if (policy.SendProxyProtocol != Model.ProxyProtocolVersion.None)
+                {
+                    SendProxyHeader(upstreamSocket.Socket, policy.SendProxyProtocol, client);
+                }
+
+                toEndpoint = SocketRelay.CopyAsync(clientSocket, upstreamSocket, connection, toEndpoint: true, _options.UseSplice);
+                fromEndpoint = SocketRelay.CopyAsync(upstreamSocket, clientSocket, connection, toEndpoint: false, _options.UseSplice);
             }
             else
             {
-                toEndpoint = CopyAsync(client, upstream, endpoint, toEndpoint: true);
-                fromEndpoint = CopyAsync(upstream, client, endpoint, toEndpoint: false);
+                if (policy.SendProxyProtocol != Model.ProxyProtocolVersion.None)
+                {
+                    await SendProxyHeaderAsync(upstream, policy.SendProxyProtocol, client).ConfigureAwait(false);
+                }
+
+                toEndpoint = CopyAsync(client, upstream, connection, toEndpoint: true);
+                fromEndpoint = CopyAsync(upstream, client, connection, toEndpoint: false);
             }
 
             var toReason = await toEndpoint.ConfigureAwait(false);
             var fromReason = await fromEndpoint.ConfigureAwait(false);
+            endpoint.HealthTracker?.OnConnectionEnded(resetByEndpoint: fromReason == CloseReason.Reset);
             Log.ConnectionClosed(_logger, client.RemoteEndPoint, endpoint.EndPoint, toReason, fromReason);
         }
         catch (Exception ex)
@@ -74,19 +103,32 @@ internal sealed partial class TcpForwarder
         }
         finally
         {
+            connection.Finish();
+            _connections.Remove(connection);
+            endpoint.Connections.Remove(connection);
             endpoint.OnConnectionClosed();
+            gate?.Exit();
             await upstream.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    private async ValueTask<(ConnectionContext? Upstream, EndpointState? Endpoint)> ConnectAsync(ConnectionContext client, PortRoute route, CancellationToken shutdown)
+    /// <summary>
+    /// Connects to an endpoint of <paramref name="route"/>; <c>Full</c> when every endpoint it may use is at
+    /// the service's per-endpoint limit (a full endpoint is skipped like a failed one, costing no attempt).
+    /// </summary>
+    private async ValueTask<(ConnectionContext? Upstream, EndpointState? Endpoint, bool Full)> ConnectAsync(ConnectionContext client, PortRoute route, CancellationToken shutdown)
     {
         var picker = route.Picker;
         if (picker is null)
         {
             Log.NoEndpoints(_logger, route.Service, route.Port.Port, client.RemoteEndPoint);
-            return (null, null);
+            return (null, null, false);
         }
+
+        var perEndpoint = route.Policy.MaxConnectionsPerEndpoint;
+        var connectTimeout = route.Policy.ConnectTimeout ?? _options.ConnectTimeout;
+        var fullLimit = Math.Min(route.Endpoints.Length, ProxyServerOptions.MaxConnectAttempts);
+        var full = 0;
 
         var remote = client.RemoteEndPoint;
         var context = PickContext.ForClient(remote);
@@ -106,21 +148,35 @@ internal sealed partial class TcpForwarder
                 break;
             }
 
-            var endpoint = Choose(route, picker, context, affinity, clientAddress, ref tried);
+            var endpoint = EndpointChoice.Choose(route, picker, context, affinity, clientAddress, ref tried);
             context = context.NextAttempt();
+            if (perEndpoint > 0 && !endpoint.TryOnConnecting(perEndpoint))
+            {
+                if (++full >= fullLimit)
+                {
+                    return (null, null, true);
+                }
+
+                continue;
+            }
+
             attempt++;
-            var cutByBudget = remaining < _options.ConnectTimeout;
-            var attemptTimeout = cutByBudget ? remaining : _options.ConnectTimeout;
+            var cutByBudget = remaining < connectTimeout;
+            var attemptTimeout = cutByBudget ? remaining : connectTimeout;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
             timeout.CancelAfter(attemptTimeout);
-            endpoint.OnConnecting();
+            if (perEndpoint == 0)
+            {
+                endpoint.OnConnecting();
+            }
+
             var attemptStarted = Stopwatch.GetTimestamp();
             try
             {
                 var upstream = await _upstream.ConnectAsync(endpoint.EndPoint, timeout.Token).ConfigureAwait(false);
                 endpoint.OnConnected();
                 _metrics.ConnectFinished(route, Stopwatch.GetElapsedTime(attemptStarted).TotalSeconds, succeeded: true);
-                return (upstream, endpoint);
+                return (upstream, endpoint, false);
             }
             catch (OperationCanceledException) when (shutdown.IsCancellationRequested || cutByBudget)
             {
@@ -129,7 +185,7 @@ internal sealed partial class TcpForwarder
                 endpoint.OnConnectionClosed();
                 if (shutdown.IsCancellationRequested)
                 {
-                    return (null, null);
+                    return (null, null, false);
                 }
 
                 break;
@@ -145,7 +201,7 @@ internal sealed partial class TcpForwarder
                 affinity?.Forget(clientAddress, endpoint);
                 if (shutdown.IsCancellationRequested)
                 {
-                    return (null, null);
+                    return (null, null, false);
                 }
 
                 Log.ConnectFailed(_logger, endpoint.EndPoint, route.Service, ex is OperationCanceledException ? $"timed out after {attemptTimeout.TotalMilliseconds:0} ms" : ex.Message);
@@ -153,77 +209,11 @@ internal sealed partial class TcpForwarder
         }
 
         Log.AllConnectAttemptsFailed(_logger, route.Service, route.Port.Port, attempt, remote);
-        return (null, null);
+        return (null, null, false);
     }
-
-    /// <summary>
-    /// The endpoint for one connect attempt: the client's affinity endpoint on the first attempt, else
-    /// the picker's choice; never one this connection already tried or one that left the service, as
-    /// long as another exists.
-    /// </summary>
-    private static EndpointState Choose(PortRoute route, IEndpointPicker picker, in PickContext context, SessionAffinityTable? affinity, ClientAddress clientAddress, ref TriedEndpoints tried)
-    {
-        EndpointState? endpoint = null;
-        var sticky = context.Attempt == 0 && affinity is not null && affinity.TryGet(clientAddress, out endpoint);
-        if (sticky && !route.Takes(endpoint!))
-        {
-            // The endpoint is still in the service but this route no longer sends new connections there
-            // (not ready any more, or off this node for a Local policy): re-pick, and bind the client anew.
-            affinity!.Forget(clientAddress, endpoint!);
-            sticky = false;
-        }
-
-        if (!sticky)
-        {
-            endpoint = picker.Pick(context);
-
-            // A picker's retry may land on an endpoint this connection already tried (a hash may well): its
-            // next attempts are its own best second choices, so ask for those first.
-            var next = context;
-            for (var extra = 1; extra <= ExtraPicks && !IsUntried(endpoint, tried); extra++)
-            {
-                next = next.NextAttempt();
-                endpoint = picker.Pick(next);
-            }
-        }
-
-        if (!IsUntried(endpoint, tried))
-        {
-            // Still nothing new: walk the endpoint list from a flow-dependent start to the first untried one.
-            var endpoints = route.Endpoints;
-            var start = (int)(context.FlowHash % (uint)endpoints.Length);
-            endpoint = endpoints[start];
-            for (var i = 0; i < endpoints.Length; i++)
-            {
-                var candidate = endpoints[(start + i) % endpoints.Length];
-                if (IsUntried(candidate, tried))
-                {
-                    endpoint = candidate;
-                    break;
-                }
-            }
-        }
-
-        if (affinity is not null && !sticky && !tried.Contains(endpoint))
-        {
-            // A concurrent first connection of the same client may have bound it already: follow it.
-            var bound = affinity.Bind(clientAddress, endpoint);
-            if (!tried.Contains(bound))
-            {
-                endpoint = bound;
-            }
-        }
-
-        tried.Add(endpoint);
-        return endpoint;
-    }
-
-    /// <summary>An endpoint this connection may try next: one still in the service that it has not tried yet.</summary>
-    private static bool IsUntried([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] EndpointState? endpoint, in TriedEndpoints tried)
-        => endpoint is not null && !endpoint.IsRemoved && !tried.Contains(endpoint);
 
     /// <summary>Copies one direction until its sender finishes, then passes the FIN (or the reset) on.</summary>
-    private static async Task<CloseReason> CopyAsync(ConnectionContext source, ConnectionContext destination, EndpointState endpoint, bool toEndpoint)
+    private static async Task<CloseReason> CopyAsync(ConnectionContext source, ConnectionContext destination, ForwardedConnection connection, bool toEndpoint)
     {
         var input = source.Transport.Input;
         var output = destination.Transport.Output;
@@ -246,7 +236,7 @@ internal sealed partial class TcpForwarder
                 input.AdvanceTo(buffer.End);
                 if (length > 0)
                 {
-                    endpoint.AddBytes(toEndpoint, length);
+                    connection.AddBytes(toEndpoint, length);
 
                     // Respecting the flush is the backpressure: a slow receiver stops us reading the fast sender.
                     var flush = await output.FlushAsync().ConfigureAwait(false);

@@ -32,8 +32,12 @@ internal sealed partial class ListenerManager : IAsyncDisposable
     private long _routedVersion = -1;
     private long _boundVersion = -1;
 
-    public ListenerManager(IConnectionListenerFactory factory, Action<ConnectionContext, ServiceListener> onConnection, ILogger logger, Diagnostics.ProxyMetrics metrics, Forwarding.Udp.UdpListenerSet? udp = null)
+    // Told when a listener is removed (not at shutdown), so its open connections follow their service's drain policy.
+    private readonly Action<ServiceListener>? _onRemoved;
+
+    public ListenerManager(IConnectionListenerFactory factory, Action<ConnectionContext, ServiceListener> onConnection, ILogger logger, Diagnostics.ProxyMetrics metrics, Action<ServiceListener>? onRemoved = null, Forwarding.Udp.UdpListenerSet? udp = null)
     {
+        _onRemoved = onRemoved;
         _udp = udp;
         _metrics = metrics;
         _factory = factory;
@@ -185,6 +189,7 @@ internal sealed partial class ListenerManager : IAsyncDisposable
                 _listeners.Remove(key);
                 gone.Closed = true;
                 _work.Writer.TryWrite(Work.Close(gone));
+                _onRemoved?.Invoke(gone);
             }
         }
     }
@@ -294,7 +299,16 @@ internal sealed partial class ListenerManager : IAsyncDisposable
         {
             while (await bound.AcceptAsync().ConfigureAwait(false) is { } connection)
             {
-                if (!listener.Admits(connection.RemoteEndPoint))
+                if (listener.Closed)
+                {
+                    // Removed: refused from the moment its service changed, not only once the worker has unbound it.
+                    connection.Abort(new ConnectionAbortedException("The listener was removed."));
+                    _ = connection.DisposeAsync().AsTask();
+                    continue;
+                }
+
+                // With the PROXY protocol the real client is only known from its header: ranges are checked after it is read.
+                if (!listener.Route.Policy.AcceptProxyProtocol && !listener.Admits(connection.RemoteEndPoint))
                 {
                     // loadBalancerSourceRanges: refused before a byte is read or forwarded (a reset, not a FIN).
                     Log.SourceRefused(_logger, connection.RemoteEndPoint, listener.Key);

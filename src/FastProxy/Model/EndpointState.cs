@@ -1,4 +1,5 @@
 using System.Net;
+using ConnectionSet = FastProxy.Connections.ConnectionSet;
 
 namespace FastProxy.Model;
 
@@ -23,6 +24,9 @@ public sealed class EndpointState
     private string _portName;
     private string? _label;
     private string? _serviceLabel;
+    private int _health;
+    private Health.EndpointHealthTracker? _healthTracker;
+    private ConnectionSet? _connections;
 
     internal EndpointState(NamespacedName service, string portName, IPEndPoint endPoint, NamespacedName? pod, int weight = 1, ServicePortLoad? load = null, EndpointPlacement placement = default, EndpointConditions? conditions = null)
     {
@@ -57,6 +61,13 @@ public sealed class EndpointState
             return new EndpointConditions((bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0);
         }
     }
+
+    /// <summary>
+    /// Whether active health checks or outlier detection keep new connections away from the endpoint.
+    /// An unhealthy endpoint stays in <see cref="Catalog.ServicePortSnapshot.AllEndpoints"/> with its counters;
+    /// it leaves the routes, unless the route is in panic (<see cref="Catalog.PortRoute.InPanic"/>).
+    /// </summary>
+    public EndpointHealth Health => (EndpointHealth)Volatile.Read(ref _health);
 
     /// <summary>The node the endpoint runs on; null when unknown.</summary>
     public string? NodeName => Placement.NodeName;
@@ -107,19 +118,84 @@ public sealed class EndpointState
 
     internal void OnConnecting()
     {
-        Interlocked.Increment(ref _connectsStarted);
         Interlocked.Increment(ref _activeConnections);
+        OnConnectStarted();
+    }
+
+    /// <summary>
+    /// Like <see cref="OnConnecting"/>, but only while fewer than <paramref name="limit"/> connections are open or
+    /// connecting (the per-endpoint connection limit); the check and the count are one atomic step.
+    /// </summary>
+    internal bool TryOnConnecting(long limit)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _activeConnections);
+            if (current >= limit)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _activeConnections, current + 1, current) == current)
+            {
+                OnConnectStarted();
+                return true;
+            }
+        }
+    }
+
+    /// <summary>The forwarded connections open to this endpoint, for its service's drain policy; made on first use.</summary>
+    internal ConnectionSet Connections
+        => Volatile.Read(ref _connections) ?? Interlocked.CompareExchange(ref _connections, new ConnectionSet(), null) ?? _connections;
+
+    private void OnConnectStarted()
+    {
+        Interlocked.Increment(ref _connectsStarted);
         Load.Add(1);
         Volatile.Read(ref _loadLeaf)?.Update();
         Volatile.Read(ref _otherRouteLoadLeaf)?.Update();
     }
 
-    internal void OnConnected() => Interlocked.Increment(ref _totalConnections);
+    internal void OnConnected()
+    {
+        Interlocked.Increment(ref _totalConnections);
+        _healthTracker?.OnConnected();
+    }
 
     internal void OnConnectFailed()
     {
         Interlocked.Increment(ref _failedConnects);
+        _healthTracker?.OnConnectFailed();
         OnConnectionClosed();
+    }
+
+    /// <summary>
+    /// The health engine's per-endpoint state while its service checks health; null otherwise, so the
+    /// forwarder's health hooks cost one field read when health is off.
+    /// </summary>
+    internal Health.EndpointHealthTracker? HealthTracker
+    {
+        get => Volatile.Read(ref _healthTracker);
+        set => Volatile.Write(ref _healthTracker, value);
+    }
+
+    /// <summary>Sets or clears one reason of <see cref="Health"/>; returns false when it already was so.</summary>
+    internal bool SetHealth(EndpointHealth flag, bool on)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _health);
+            var next = on ? current | (int)flag : current & ~(int)flag;
+            if (next == current)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _health, next, current) == current)
+            {
+                return true;
+            }
+        }
     }
 
     internal void OnConnectionClosed()

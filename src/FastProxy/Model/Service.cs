@@ -89,6 +89,34 @@ public sealed record Service
     /// <summary>A preference for nearby endpoints under the Cluster policies (<c>spec.trafficDistribution</c>). Defaults to none.</summary>
     public TrafficDistribution TrafficDistribution { get; init; } = TrafficDistribution.Default;
 
+    /// <summary>Active health checks of the service's endpoints; null for none. Defaults to null.</summary>
+    public HealthCheckPolicy? HealthCheck { get; init; }
+
+    /// <summary>Passive outlier detection on the service's connections; null for none. Defaults to null.</summary>
+    public OutlierDetectionPolicy? OutlierDetection { get; init; }
+
+    /// <summary>
+    /// The panic threshold, a percentage 0-100: when fewer of a route's endpoints than this are healthy, or
+    /// none is, the route balances over all of them, healthy or not, rather than overload the few or refuse
+    /// everyone. Applies only with <see cref="HealthCheck"/> or <see cref="OutlierDetection"/>. Defaults to 0:
+    /// panic only when every endpoint is unhealthy (see docs/health.md).
+    /// </summary>
+    public int PanicThreshold { get; init; }
+
+    /// <summary>
+    /// Kubernetes <c>spec.healthCheckNodePort</c>: for a <see cref="ServiceType.LoadBalancer"/> service with
+    /// <see cref="ExternalTrafficPolicy"/> Local, the node port where an HTTP server says how many local
+    /// endpoints this node has (200) or that it has none (503), for an external load balancer's checks.
+    /// 0 allocates one from the node-port range, kept across edits. Defaults to 0.
+    /// </summary>
+    public int HealthCheckNodePort { get; init; }
+
+    /// <summary>
+    /// Drain policy, connection limits, timeouts and PROXY protocol (FastProxy's own, set by
+    /// <c>fastproxy.io/</c> annotations in manifests). Defaults to <see cref="ConnectionPolicy.Default"/>.
+    /// </summary>
+    public ConnectionPolicy ConnectionPolicy { get; init; } = ConnectionPolicy.Default;
+
     /// <summary>How the service's UDP ports keep sessions: idle timeout and cap (docs/udp.md). Defaults to <see cref="UdpSessionPolicy.Default"/>.</summary>
     public UdpSessionPolicy Udp { get; init; } = UdpSessionPolicy.Default;
 

@@ -4,6 +4,7 @@ using System.Net;
 using FastProxy.Affinity;
 using FastProxy.Balancing;
 using FastProxy.Model;
+using FastProxy.Tests;
 using Microsoft.Extensions.Logging;
 
 namespace FastProxy.Catalog.Tests;
@@ -549,28 +550,5 @@ public sealed class CatalogRegressionTests
 
         public IEndpointPicker CreatePicker(ImmutableArray<EndpointState> endpoints)
             => Throw ? throw new InvalidOperationException("strategy failed") : new RoundRobinStrategy().CreatePicker(endpoints);
-    }
-
-    /// <summary>Keeps every formatted log message, so tests can check what the catalog reported.</summary>
-    private sealed class ListLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Messages { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new ListLogger(Messages);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(ConcurrentQueue<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-                => messages.Enqueue(formatter(state, exception));
-        }
     }
 }

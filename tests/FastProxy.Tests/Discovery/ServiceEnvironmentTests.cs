@@ -1,10 +1,14 @@
+using System.Diagnostics;
 using System.Net;
 using FastProxy.Catalog;
 using FastProxy.Model;
 
 namespace FastProxy.Discovery.Tests;
 
-/// <summary>Golden tests: the variables must equal what the kubelet produces (cases from its envvars_test.go).</summary>
+/// <summary>
+/// Golden tests: the variables must equal what the kubelet produces (cases from its envvars_test.go and the
+/// examples of the Kubernetes documentation).
+/// </summary>
 public sealed class ServiceEnvironmentTests
 {
     // Nothing binds in these tests: the catalog only computes; the addresses are the kubelet test's own.
@@ -58,6 +62,87 @@ public sealed class ServiceEnvironmentTests
         var variables = ServiceEnvironment.For(catalog.Current, "default");
 
         Assert.Equal(expected.OrderBy(p => p.Key, StringComparer.Ordinal), variables);
+    }
+
+    [Fact]
+    public void For_TheServiceConceptPagesExample()
+    {
+        // kubernetes.io/docs/concepts/services-networking/service/#environment-variables: "the Service
+        // redis-primary which exposes TCP port 6379 and has been allocated cluster IP address 10.0.0.11".
+        var catalog = new ServiceCatalog();
+        catalog.SetService(Service("redis-primary", "10.0.0.11", new ServicePort { Port = 6379, Protocol = ServiceProtocol.Tcp }));
+
+        var variables = ServiceEnvironment.For(catalog.Current, "default").Select(p => $"{p.Key}={p.Value}");
+
+        Assert.Equal(
+            new[]
+            {
+                "REDIS_PRIMARY_SERVICE_HOST=10.0.0.11",
+                "REDIS_PRIMARY_SERVICE_PORT=6379",
+                "REDIS_PRIMARY_PORT=tcp://10.0.0.11:6379",
+                "REDIS_PRIMARY_PORT_6379_TCP=tcp://10.0.0.11:6379",
+                "REDIS_PRIMARY_PORT_6379_TCP_PROTO=tcp",
+                "REDIS_PRIMARY_PORT_6379_TCP_PORT=6379",
+                "REDIS_PRIMARY_PORT_6379_TCP_ADDR=10.0.0.11",
+            }.Order(StringComparer.Ordinal),
+            variables);
+    }
+
+    [Fact]
+    public void For_TheConnectingApplicationsTutorialsExample()
+    {
+        // kubernetes.io/docs/tutorials/services/connect-applications-service/#environment-variables: a pod of
+        // default sees `printenv | grep SERVICE` give these for services my-nginx and kubernetes.
+        var catalog = new ServiceCatalog();
+        catalog.Apply(new CatalogUpdate()
+            .SetService(Service("kubernetes", "10.0.0.1", new ServicePort { Name = "https", Port = 443 }))
+            .SetService(Service("my-nginx", "10.0.162.149", new ServicePort { Port = 80, Protocol = ServiceProtocol.Tcp })));
+
+        var serviceVariables = ServiceEnvironment.For(catalog.Current, "default")
+            .Where(p => p.Key.Contains("SERVICE", StringComparison.Ordinal))
+            .Select(p => $"{p.Key}={p.Value}");
+
+        Assert.Equal(
+            new[]
+            {
+                "KUBERNETES_SERVICE_HOST=10.0.0.1",
+                "MY_NGINX_SERVICE_HOST=10.0.162.149",
+                "KUBERNETES_SERVICE_PORT=443",
+                "MY_NGINX_SERVICE_PORT=80",
+                "KUBERNETES_SERVICE_PORT_HTTPS=443",
+            }.Order(StringComparer.Ordinal),
+            serviceVariables);
+    }
+
+    [Fact]
+    public void For_AServiceNamedKubernetesInThePodsNamespace_WinsOverTheMasterService()
+    {
+        // The kubelet keys services by name; its own namespace's entry replaces the master service's.
+        var catalog = new ServiceCatalog();
+        catalog.Apply(new CatalogUpdate()
+            .SetService(Service("kubernetes", "10.0.0.1", new ServicePort { Name = "https", Port = 443 }))
+            .SetService(Service("kubernetes", "10.0.0.9", new ServicePort { Port = 8443 }) with { Namespace = "team" }));
+
+        var variables = ServiceEnvironment.For(catalog.Current, "team").ToDictionary();
+
+        Assert.Equal("10.0.0.9", variables["KUBERNETES_SERVICE_HOST"]);
+        Assert.Equal("8443", variables["KUBERNETES_SERVICE_PORT"]);
+        Assert.DoesNotContain("KUBERNETES_SERVICE_PORT_HTTPS", variables.Keys);
+    }
+
+    [Fact]
+    public async Task ApplyTo_AChildProcessSeesTheVariables_NextToTheInheritedOnes()
+    {
+        var catalog = new ServiceCatalog();
+        catalog.SetService(Service("web", "10.0.0.2", new ServicePort { Port = 80 }));
+        var start = new ProcessStartInfo("sh", ["-c", "echo \"$WEB_SERVICE_HOST $WEB_PORT_80_TCP_ADDR ${PATH:+path-kept}\""]) { RedirectStandardOutput = true };
+
+        ServiceEnvironment.ApplyTo(start, catalog.Current, "default");
+
+        using var child = Process.Start(start)!;
+        var output = await child.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await child.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("10.0.0.2 10.0.0.2 path-kept", output.Trim());
     }
 
     [Fact]

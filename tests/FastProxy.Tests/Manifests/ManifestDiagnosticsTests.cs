@@ -197,7 +197,7 @@ public sealed class ManifestDiagnosticsTests
             [
                 "warning: test.yaml[doc 1] pod default/p: metadata.annotations[fastproxy.io/wieght]: unknown FastProxy annotation (did you mean \"fastproxy.io/weight\"?); ignored (line 6, column 26)",
                 "warning: test.yaml[doc 1] pod default/p: metadata.annotations[fastproxy.io/balancer]: applies to Services only; ignored (line 7, column 28)",
-                "warning: test.yaml[doc 1] pod default/p: metadata.annotations[fastproxy.io/health-check]: unknown FastProxy annotation; ignored (line 8, column 32)",
+                "warning: test.yaml[doc 1] pod default/p: metadata.annotations[fastproxy.io/health-check]: applies to Services only; ignored (line 8, column 32)",
             ],
             set.Printed());
         Assert.Equal(1, Assert.Single(set.Pods).Weight);

@@ -261,6 +261,32 @@ public sealed class AdminServerTests
     }
 
     [Fact]
+    public async Task ApiEndpoints_ShowHealth_AndApiServicesTheHealthyCount()
+    {
+        await using var env = await AdminTestEnvironment.StartAsync();
+        var id = new FastProxy.Model.NamespacedName("default", "web");
+        var web = env.Catalog.Current.Services[id];
+        env.Catalog.SetService(web.Service with { OutlierDetection = new FastProxy.Model.OutlierDetectionPolicy() });
+        var ejected = env.Catalog.Current.Services[id].Ports[0].AllEndpoints.Single(e => e.Pod?.Name == "web-1");
+        ejected.SetHealth(FastProxy.Model.EndpointHealth.Ejected, on: true);
+        env.Catalog.RefreshRoutes(id);
+
+        using var endpointsJson = JsonDocument.Parse(await (await env.GetAsync("api/endpoints")).Content.ReadAsStringAsync());
+        var endpoints = endpointsJson.RootElement.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "web")
+            .GetProperty("ports").EnumerateArray().Single().GetProperty("endpoints").EnumerateArray().ToDictionary(e => e.GetProperty("pod").GetString()!);
+        Assert.Equal("ejected", endpoints["default/web-1"].GetProperty("health").GetString());
+        Assert.False(endpoints["default/web-1"].GetProperty("internalRoute").GetBoolean());
+        Assert.Equal("healthy", endpoints["default/web-2"].GetProperty("health").GetString());
+
+        using var servicesJson = JsonDocument.Parse(await (await env.GetAsync("api/services")).Content.ReadAsStringAsync());
+        var service = servicesJson.RootElement.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "web");
+        Assert.True(service.GetProperty("outlierDetection").GetBoolean());
+        var port = service.GetProperty("ports").EnumerateArray().Single();
+        Assert.Equal(endpoints.Count - 1, port.GetProperty("endpoints").GetProperty("healthy").GetInt32());
+        Assert.False(port.GetProperty("panic").GetBoolean());
+    }
+
+    [Fact]
     public void DefaultAddress_IsLoopback9901()
         => Assert.Equal(new IPEndPoint(IPAddress.Loopback, 9901), new AdminServerOptions().EndPoint);
 

@@ -5,7 +5,7 @@ namespace FastProxy.Sidecar.Tests;
 
 /// <summary>
 /// Runs the real <c>fastproxy</c> executable with no arguments, as a new user would, and talks to it
-/// over HTTP. Uses the demo's fixed addresses (127.0.1.1-3:8080, 127.96.0.10:8080, admin 127.0.0.1:9901),
+/// over HTTP and DNS. Uses the demo's fixed addresses (127.0.1.1-3:8080, 127.96.0.10:8080, admin 127.0.0.1:9901, DNS 127.0.0.1:5353),
 /// so it fails if a demo is already running on this machine.
 /// </summary>
 public sealed partial class SidecarDemoTests
@@ -57,6 +57,11 @@ public sealed partial class SidecarDemoTests
             }
 
             Assert.Equal(["web-1", "web-2", "web-3", "web-1", "web-2", "web-3"], pods);
+
+            // Done when (issue 7): dig answers the demo's VIP from the embedded DNS server.
+            Assert.Contains(output, line => line.Contains("dig @127.0.0.1 -p 5353 web.default.svc.cluster.local", StringComparison.Ordinal));
+            var dig = await Dns.Tests.Dig.QueryAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 5353), "web.default.svc.cluster.local", "A");
+            Assert.Equal(["127.96.0.10"], dig.AnswerData("A"));
 
             // The banner's dashboard is up, and its API saw the six connections.
             Assert.Contains(output, line => line.Contains("dashboard http://127.0.0.1:9901/", StringComparison.Ordinal));

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using FastProxy.Dns.Tests;
 using FastProxy.Manifests.Tests;
 using FastProxy.Tests;
 using Xunit.Abstractions;
@@ -97,7 +98,7 @@ public sealed class SidecarRunTests(ITestOutputHelper output)
         Assert.Contains("1 error(s), 0 warning(s) in 4 file(s)", validateOutput, StringComparison.Ordinal);
 
         File.Delete(broken);
-        await using var sidecar = SidecarProcess.Start("run", "-f", folder.Path, "--node-address", node.ToString(), "--admin", admin.ToString(), "--drain-timeout", "5s");
+        await using var sidecar = SidecarProcess.Start("run", "-f", folder.Path, "--node-address", node.ToString(), "--admin", admin.ToString(), "--drain-timeout", "5s", "--dns", "off");
         await sidecar.WaitForLineAsync("Press Ctrl+C to stop.", Startup);
 
         // All three services serve: the selector one through its VIP, the NodePort one through its VIP and
@@ -195,7 +196,7 @@ public sealed class SidecarRunTests(ITestOutputHelper output)
             """;
         var file = folder.Write("web.yaml", Manifest("8080"));
 
-        await using var sidecar = SidecarProcess.Start("run", "-f", file, "--node-address", prefix + "200", "--admin", admin.ToString());
+        await using var sidecar = SidecarProcess.Start("run", "-f", file, "--node-address", prefix + "200", "--admin", admin.ToString(), "--dns", "off");
         await sidecar.WaitForLineAsync("Press Ctrl+C to stop.", Startup);
         Assert.Equal("web-1", await TestClient.WhoServesAsync(new IPEndPoint(vip, 8080)));
 
@@ -339,7 +340,7 @@ public sealed class SidecarRunTests(ITestOutputHelper output)
         using var folder = new TempFolder();
         folder.Write("web.yaml", WebManifest(vip, pod.EndPoint.Port, prefix, retired: null, pods: 1));
         var drain = TimeSpan.FromSeconds(10);
-        await using var sidecar = SidecarProcess.Start("run", "-f", folder.Path, "--node-address", prefix + "200", "--admin", prefix + "201:9901", "--no-watch", "--drain-timeout", "10s");
+        await using var sidecar = SidecarProcess.Start("run", "-f", folder.Path, "--node-address", prefix + "200", "--admin", prefix + "201:9901", "--no-watch", "--drain-timeout", "10s", "--dns", "off");
         await sidecar.WaitForLineAsync("Press Ctrl+C to stop.", Startup);
 
         await using var client = await TestClient.ConnectAsync(new IPEndPoint(vip, 8080));
@@ -359,6 +360,60 @@ public sealed class SidecarRunTests(ITestOutputHelper output)
         Assert.Equal(0, await sidecar.WaitForExitAsync(drain));
         Assert.True(terminated.Elapsed < drain, $"exited after {terminated.Elapsed}");
         Assert.Contains(sidecar.Lines, l => l.Contains("stopped", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Dns_DigAnswersTheVipInTheGivenClusterDomain_AndANewServiceAfterAReload()
+    {
+        var (prefix, vip) = NextAddresses();
+        var apiVip = NextAddresses().VirtualIP;
+        await using var pod = TestBackend.Start("web-1", new IPEndPoint(IPAddress.Parse(prefix + "1"), 0));
+        using var folder = new TempFolder();
+        folder.Write("web.yaml", WebManifest(vip, pod.EndPoint.Port, prefix, retired: null, pods: 1));
+        var dns = new IPEndPoint(IPAddress.Parse(prefix + "202"), 5353);
+        await using var sidecar = SidecarProcess.Start("run", "-f", folder.Path, "--node-address", prefix + "200", "--admin", "off", "--dns", dns.ToString(), "--cluster-domain", "corp.test");
+        await sidecar.WaitForLineAsync("Press Ctrl+C to stop.", Startup);
+        Assert.Contains(sidecar.Lines, l => l.Contains($"dig @{dns.Address} -p 5353 web.default.svc.corp.test", StringComparison.Ordinal));
+
+        Assert.Equal([vip.ToString()], (await Dig.QueryAsync(dns, "web.default.svc.corp.test", "A")).AnswerData("A"));
+        Assert.Equal(["0 100 8080 web.default.svc.corp.test."], (await Dig.QueryAsync(dns, "+tcp", "_http._tcp.web.default.svc.corp.test", "SRV")).AnswerData("SRV"));
+
+        folder.Write("api.yaml", $"""
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: api
+            spec:
+              clusterIP: {apiVip}
+              ports:
+                - port: 8080
+            """);
+        await sidecar.WaitForLineAsync("reloaded: version", Reload);
+        Assert.Equal([apiVip.ToString()], (await Dig.QueryAsync(dns, "api.default.svc.corp.test", "A")).AnswerData("A"));
+
+        await sidecar.SignalAsync("TERM");
+        Assert.Equal(0, await sidecar.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Dns_BadOptionsAreUsageErrors_AndAGivenAddressInUseFailsTheStart()
+    {
+        var (exit, output) = await SidecarProcess.RunToEndAsync("run", "-f", "whatever.yaml", "--dns", "127.0.0.1");
+        Assert.True(exit == 2, $"exit {exit}:\n{output}");
+        Assert.Contains("--dns: expected ADDR:PORT (such as 127.0.0.1:5353) or off, got \"127.0.0.1\"", output, StringComparison.Ordinal);
+
+        (exit, output) = await SidecarProcess.RunToEndAsync("run", "-f", "whatever.yaml", "--cluster-domain", "bad_domain");
+        Assert.True(exit == 2, $"exit {exit}:\n{output}");
+        Assert.Contains("--cluster-domain: expected a DNS name", output, StringComparison.Ordinal);
+
+        var (prefix, vip) = NextAddresses();
+        using var folder = new TempFolder();
+        folder.Write("web.yaml", WebManifest(vip, 8080, prefix, retired: null, pods: 1));
+        using var taken = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        taken.Bind(new IPEndPoint(IPAddress.Parse(prefix + "203"), 5353));
+        (exit, output) = await SidecarProcess.RunToEndAsync("run", "-f", folder.Path, "--node-address", prefix + "200", "--admin", "off", "--dns", prefix + "203:5353");
+        Assert.True(exit == 1, $"exit {exit}:\n{output}");
+        Assert.Contains($"--dns {prefix}203:5353: cannot listen", output, StringComparison.Ordinal);
     }
 
     private static readonly int ProcessByte = Random.Shared.Next(1, 250);
