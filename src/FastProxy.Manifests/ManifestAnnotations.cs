@@ -85,4 +85,16 @@ public static class ManifestAnnotations
 
     /// <summary>On a Service: clients (a load balancer in front) open with a PROXY protocol header, v1 or v2: <c>"true"</c> or <c>"false"</c> (default).</summary>
     public const string AcceptProxyProtocol = "fastproxy.io/accept-proxy-protocol";
+
+    /// <summary>
+    /// On a Service: how long its UDP sessions live idle (<see cref="Model.UdpSessionPolicy.IdleTimeout"/>),
+    /// a duration from 1 second to 1 day (<c>30s</c>, <c>2m</c>, or whole seconds <c>"30"</c>). Defaults to 30s.
+    /// </summary>
+    public const string UdpSessionTimeout = "fastproxy.io/udp-session-timeout";
+
+    /// <summary>
+    /// On a Service: the most UDP sessions it holds (<see cref="Model.UdpSessionPolicy.MaxSessions"/>), an
+    /// integer 1-1048576 written as a string (<c>"4096"</c>). Defaults to 16384.
+    /// </summary>
+    public const string UdpMaxSessions = "fastproxy.io/udp-max-sessions";
 }

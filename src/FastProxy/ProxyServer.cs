@@ -24,6 +24,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private readonly ConnectionTracker _connections = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ListenerManager _listeners;
+    private readonly Forwarding.Udp.UdpListenerSet _udp;
     private readonly Meter? _ownedMeter;
     private readonly Health.NetworkHealthProbe _healthProbe = new();
     private readonly Health.HealthMonitor _health;
@@ -59,7 +60,8 @@ public sealed partial class ProxyServer : IAsyncDisposable
         _forwarder = new TcpForwarder(connectionFactory, options, loggerFactory.CreateLogger<TcpForwarder>(), metrics, catalog.Time, _forwarded);
         _drainer = new ConnectionDrainer(catalog.Time, loggerFactory.CreateLogger<ConnectionDrainer>(), metrics);
         _proxyHeaders = new ProxyHeaderAcceptor(options.ProxyProtocolHeaderTimeout, catalog.Time, loggerFactory.CreateLogger<ProxyHeaderAcceptor>(), metrics);
-        _listeners = new ListenerManager(listenerFactory, OnConnection, loggerFactory.CreateLogger<ListenerManager>(), metrics, _drainer.OnListenerClosed);
+        _udp = new Forwarding.Udp.UdpListenerSet(catalog.Time, loggerFactory.CreateLogger<Forwarding.Udp.UdpListenerSet>(), meter);
+        _listeners = new ListenerManager(listenerFactory, OnConnection, loggerFactory.CreateLogger<ListenerManager>(), metrics, _drainer.OnListenerClosed, _udp);
         _health = new Health.HealthMonitor(catalog, _healthProbe, loggerFactory.CreateLogger<Health.HealthMonitor>(), new Health.HealthMetrics(meter, catalog));
         _healthCheckNodePorts = new Health.HealthCheckNodePortServer(catalog, loggerFactory.CreateLogger<Health.HealthCheckNodePortServer>());
     }
@@ -75,6 +77,9 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     /// <summary>The virtual endpoints currently listening.</summary>
     public IReadOnlyList<EndPoint> ListeningEndPoints => _listeners.BoundEndPoints;
+
+    /// <summary>The UDP listeners and their session tables (tests and diagnostics).</summary>
+    internal Forwarding.Udp.UdpListenerSet Udp => _udp;
 
     /// <summary>Client connections currently open.</summary>
     public int ActiveConnections => _connections.Count;

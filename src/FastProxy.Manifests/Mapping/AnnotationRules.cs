@@ -33,6 +33,8 @@ internal static class AnnotationRules
         (ManifestAnnotations.IdleTimeout, ManifestObjectKind.Service),
         (ManifestAnnotations.ProxyProtocol, ManifestObjectKind.Service),
         (ManifestAnnotations.AcceptProxyProtocol, ManifestObjectKind.Service),
+        (ManifestAnnotations.UdpSessionTimeout, ManifestObjectKind.Service),
+        (ManifestAnnotations.UdpMaxSessions, ManifestObjectKind.Service),
     ];
 
     public static void Check(ObjectScope scope, ManifestObjectKind kind, Dictionary<string, (string Value, Node Node)> annotations, string path)

@@ -45,6 +45,7 @@ internal static class ServiceMapper
         }
 
         service = service with { ConnectionPolicy = ConnectionPolicyAnnotations.Read(root.Scope, metadata) };
+        service = ReadUdpPolicy(root, metadata, service);
 
         if (root.Get("spec") is null)
         {
@@ -52,6 +53,18 @@ internal static class ServiceMapper
         }
 
         return service;
+    }
+
+    /// <summary>The <c>fastproxy.io/udp-*</c> annotations; the catalog checks their ranges.</summary>
+    private static Service ReadUdpPolicy(MapReader root, ObjectMetadata metadata, Service service)
+    {
+        var reader = new AnnotationReader(metadata.Annotations, root.Scope);
+        var policy = service.Udp with
+        {
+            IdleTimeout = reader.Duration(ManifestAnnotations.UdpSessionTimeout) ?? service.Udp.IdleTimeout,
+            MaxSessions = reader.Int(ManifestAnnotations.UdpMaxSessions) ?? service.Udp.MaxSessions,
+        };
+        return policy == service.Udp ? service : service with { Udp = policy };
     }
 
     /// <summary><c>clusterIP</c>, else the first <c>clusterIPs</c> entry: <c>None</c> is headless, empty (or absent) lets the catalog allocate.</summary>

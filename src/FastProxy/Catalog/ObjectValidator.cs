@@ -90,6 +90,32 @@ internal static partial class ObjectValidator
         {
             report.Add(field, problem);
         }
+
+        ValidateUdpPolicy(service.Udp, report);
+    }
+
+    // FastProxy's own limits (the fastproxy.io/udp-* annotations): a sweep runs once a second, so a shorter
+    // timeout would not hold; past a million sessions the descriptors, not the table, give out.
+    private static readonly TimeSpan MinUdpIdleTimeout = TimeSpan.FromSeconds(1);
+    private const int MaxUdpSessions = 1 << 20;
+
+    private static void ValidateUdpPolicy(UdpSessionPolicy? policy, Report report)
+    {
+        if (policy is null)
+        {
+            report.Add("spec.udp", "must not be null");
+            return;
+        }
+
+        if (policy.IdleTimeout < MinUdpIdleTimeout || policy.IdleTimeout > MaxSessionAffinityTimeout)
+        {
+            report.Add("metadata.annotations[fastproxy.io/udp-session-timeout]", $"must be {MinUdpIdleTimeout.TotalSeconds:0}-{MaxSessionAffinityTimeout.TotalSeconds:0} seconds, got {policy.IdleTimeout.TotalSeconds:0.###}");
+        }
+
+        if (policy.MaxSessions is < 1 or > MaxUdpSessions)
+        {
+            report.Add("metadata.annotations[fastproxy.io/udp-max-sessions]", $"must be 1-{MaxUdpSessions}, got {policy.MaxSessions}");
+        }
     }
 
     public static void ValidatePod(Pod pod, List<ValidationError> errors)

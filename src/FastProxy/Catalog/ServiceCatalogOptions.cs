@@ -41,6 +41,6 @@ public sealed class ServiceCatalogOptions
     /// <summary>Where the catalog logs what goes wrong outside a caller's reach (a strategy or a change subscriber that throws). Defaults to none.</summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 
-    /// <summary>The clock session affinity expires by, and health checks and outlier ejections run on. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake one.</summary>
+    /// <summary>The clock session affinity and UDP sessions expire by, and health checks and outlier ejections run on. Defaults to <see cref="TimeProvider.System"/>; tests pass a fake one.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }

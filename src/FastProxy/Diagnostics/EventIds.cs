@@ -8,7 +8,6 @@ internal static class EventIds
     public const int ListenerBindFailed = 3;
     public const int AcceptLoopFailed = 4;
     public const int SourceRefused = 5;
-    public const int ProtocolNotForwarded = 6;
     public const int NoEndpoints = 10;
     public const int ConnectFailed = 11;
     public const int AllConnectAttemptsFailed = 12;
@@ -44,6 +43,17 @@ internal static class EventIds
     public const int IdleConnectionsClosed = 67;
     public const int ProxyHeaderRejected = 68;
     public const int ProxyHeaderSourceRefused = 69;
+    // UDP forwarding (Forwarding/Udp): 80-99.
+    public const int UdpListenerStarted = 80;
+    public const int UdpListenerStopped = 81;
+    public const int UdpListenerBindFailed = 82;
+    public const int UdpReceiveFailed = 83;
+    public const int UdpNoEndpoints = 84;
+    public const int UdpSessionOpenFailed = 85;
+    public const int UdpSourceRefused = 86;
+    public const int UdpSessionsEvicted = 87;
+    public const int UdpRelayFailed = 88;
+    public const int UdpReplyFailed = 89;
     // Embedded DNS (Dns/): 100-109.
     public const int DnsListening = 100;
     public const int DnsRequestFailed = 101;

@@ -19,9 +19,6 @@ internal sealed partial class ListenerManager
         [LoggerMessage(EventIds.SourceRefused, LogLevel.Debug, "Refused {Client} on {Listener}: outside the service's loadBalancerSourceRanges.", EventName = "SourceRefused")]
         public static partial void SourceRefused(ILogger logger, System.Net.EndPoint? client, ListenerKey listener);
 
-        [LoggerMessage(EventIds.ProtocolNotForwarded, LogLevel.Warning, "Service {Service} port {Port}/{Protocol}: not forwarded, only TCP ports are served yet.", EventName = "ProtocolNotForwarded")]
-        public static partial void ProtocolNotForwarded(ILogger logger, string service, int port, Model.ServiceProtocol protocol);
-
         [LoggerMessage(EventIds.AcceptLoopFailed, LogLevel.Error, "The accept loop of {Listener} failed; the listener stops.", EventName = "AcceptLoopFailed")]
         public static partial void AcceptLoopFailed(ILogger logger, ListenerKey listener, Exception exception);
     }

@@ -21,14 +21,13 @@ internal sealed partial class ListenerManager : IAsyncDisposable
     private readonly Dictionary<NamespacedName, List<ListenerKey>> _keysByService = [];
     private readonly HashSet<ServiceListener> _bound = [];
 
-    // Ports logged once as not forwarded (UDP), so a service changing often does not repeat the warning.
-    private readonly HashSet<(NamespacedName, int, ServiceProtocol)> _unforwarded = [];
     private readonly List<(long Version, TaskCompletionSource Done)> _versionWaiters = [];
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IConnectionListenerFactory _factory;
     private readonly Action<ConnectionContext, ServiceListener, bool> _onConnection;
     private readonly ILogger _logger;
     private readonly Diagnostics.ProxyMetrics _metrics;
+    private readonly Forwarding.Udp.UdpListenerSet? _udp;
     private readonly Task _worker;
     private long _routedVersion = -1;
     private long _boundVersion = -1;
@@ -36,9 +35,10 @@ internal sealed partial class ListenerManager : IAsyncDisposable
     // Told when a listener is removed (not at shutdown), so its open connections follow their service's drain policy.
     private readonly Action<ServiceListener>? _onRemoved;
 
-    public ListenerManager(IConnectionListenerFactory factory, Action<ConnectionContext, ServiceListener, bool> onConnection, ILogger logger, Diagnostics.ProxyMetrics metrics, Action<ServiceListener>? onRemoved = null)
+    public ListenerManager(IConnectionListenerFactory factory, Action<ConnectionContext, ServiceListener, bool> onConnection, ILogger logger, Diagnostics.ProxyMetrics metrics, Action<ServiceListener>? onRemoved = null, Forwarding.Udp.UdpListenerSet? udp = null)
     {
         _onRemoved = onRemoved;
+        _udp = udp;
         _metrics = metrics;
         _factory = factory;
         _onConnection = onConnection;
@@ -126,6 +126,7 @@ internal sealed partial class ListenerManager : IAsyncDisposable
 
             _listeners.Clear();
             _keysByService.Clear();
+            _udp?.CloseAll();
             _work.Writer.TryComplete();
         }
 
@@ -136,6 +137,8 @@ internal sealed partial class ListenerManager : IAsyncDisposable
 
     private void ReconcileService(NamespacedName id, CatalogSnapshot snapshot)
     {
+        // UDP ports have their own listeners and sessions (Forwarding/Udp), on the same addresses.
+        _udp?.Reconcile(id, snapshot.TryGetService(id, out var udpService) ? udpService : null);
         _keysByService.Remove(id, out var oldKeys);
         List<ListenerKey>? newKeys = null;
         if (snapshot.TryGetService(id, out var service))
@@ -145,12 +148,6 @@ internal sealed partial class ListenerManager : IAsyncDisposable
             {
                 if (port.Port.Protocol != ServiceProtocol.Tcp)
                 {
-                    // UDP forwarding is not built yet: the port is in the catalog (discovery sees it), nothing listens.
-                    if (_unforwarded.Add((id, port.Port.Port, port.Port.Protocol)))
-                    {
-                        Log.ProtocolNotForwarded(_logger, id.ToString(), port.Port.Port, port.Port.Protocol);
-                    }
-
                     continue;
                 }
 

@@ -117,6 +117,9 @@ public sealed record Service
     /// </summary>
     public ConnectionPolicy ConnectionPolicy { get; init; } = ConnectionPolicy.Default;
 
+    /// <summary>How the service's UDP ports keep sessions: idle timeout and cap (docs/udp.md). Defaults to <see cref="UdpSessionPolicy.Default"/>.</summary>
+    public UdpSessionPolicy Udp { get; init; } = UdpSessionPolicy.Default;
+
     /// <summary>The service's identity.</summary>
     public NamespacedName Id => new(Namespace, Name);
 }
