@@ -107,26 +107,4 @@ public sealed class HealthManifestTests
             ],
             outOfRange.ValidateWithCatalog().Select(d => d.ToString()).Order(StringComparer.Ordinal));
     }
-
-    [Theory]
-    [InlineData("5s", 5_000)]
-    [InlineData("500ms", 500)]
-    [InlineData("1m30s", 90_000)]
-    [InlineData("1.5s", 1_500)]
-    [InlineData("2h", 7_200_000)]
-    [InlineData(" 10s ", 10_000)]
-    public void ParseDuration_ReadsGoDurations(string text, int milliseconds)
-    {
-        Assert.True(Durations.TryParse(text, out var duration));
-        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), duration);
-    }
-
-    [Theory]
-    [InlineData("")]
-    [InlineData("s")]
-    [InlineData("5 s")]
-    [InlineData("-5s")]
-    [InlineData("5d")]
-    [InlineData("1..2s")]
-    public void ParseDuration_RefusesOtherText(string text) => Assert.False(Durations.TryParse(text, out _));
 }

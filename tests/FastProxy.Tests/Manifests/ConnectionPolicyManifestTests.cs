@@ -73,25 +73,4 @@ public sealed class ConnectionPolicyManifestTests
         Assert.False(set.HasErrors);
         Assert.Contains(expected, Assert.Single(set.ValidateWithCatalog()).ToString(), StringComparison.Ordinal);
     }
-
-    [Theory]
-    [InlineData("30s", 30)]
-    [InlineData("1h30m", 5400)]
-    [InlineData("1.5s", 1.5)]
-    [InlineData("250ms", 0.25)]
-    [InlineData("45", 45)]
-    public void Durations_GoSyntaxOrSeconds(string text, double seconds)
-    {
-        Assert.True(Durations.TryParse(text, out var duration));
-        Assert.Equal(TimeSpan.FromSeconds(seconds), duration);
-    }
-
-    [Theory]
-    [InlineData("")]
-    [InlineData("s")]
-    [InlineData("5d")]
-    [InlineData("-5s")]
-    [InlineData("5 s")]
-    public void Durations_Malformed_Refused(string text)
-        => Assert.False(Durations.TryParse(text, out _));
 }
