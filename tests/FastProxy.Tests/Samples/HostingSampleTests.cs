@@ -1,10 +1,9 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+
+using FastProxy.Sidecar.Tests;
 
 namespace FastProxy.Samples.Tests;
 
@@ -25,58 +24,24 @@ public sealed class HostingSampleTests
         var vip = new IPEndPoint(IPAddress.Parse(service.GetProperty("ClusterIP").GetString()!), service.GetProperty("Ports")[0].GetProperty("Port").GetInt32());
         var pods = fastProxy.GetProperty("Pods").EnumerateArray().Select(static p => p.GetProperty("Name").GetString()!).ToHashSet();
 
-        var sample = Path.Combine(AppContext.BaseDirectory, "FastProxy.Samples.Hosting.dll");
         // Started from elsewhere on purpose: the sample finds appsettings.json next to itself.
-        var start = new ProcessStartInfo("dotnet", [sample]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Path.GetTempPath() };
-        using var process = Process.Start(start)!;
-        var output = new ConcurrentQueue<string>();
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
+        await using var process = SidecarProcess.StartDll("FastProxy.Samples.Hosting.dll", Path.GetTempPath());
+        await process.WaitForLineAsync("Press Ctrl+C to stop.", TimeSpan.FromSeconds(60));
+        var output = process.Lines;
+        Assert.Contains(output, line => line.Contains($"Proxy listening on {vip}", StringComparison.Ordinal));
+
+        var served = new List<string>();
+        for (var i = 0; i < 6; i++)
         {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            output.Enqueue(e.Data);
-            if (e.Data.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal))
-            {
-                ready.TrySetResult();
-            }
-        };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { output.Enqueue("stderr: " + e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            Assert.Contains(output, line => line.Contains($"Proxy listening on {vip}", StringComparison.Ordinal));
-
-            var served = new List<string>();
-            for (var i = 0; i < 6; i++)
-            {
-                served.Add(await WhoServesAsync(vip));
-            }
-
-            Assert.All(served, name => Assert.Contains(name, pods));
-
-            using (var terminate = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await terminate.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}; output:\n{string.Join('\n', output)}");
-            Assert.Contains(output, line => line.Contains("Stopped.", StringComparison.Ordinal));
+            served.Add(await WhoServesAsync(vip));
         }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-        }
+
+        Assert.All(served, name => Assert.Contains(name, pods));
+
+        await process.SignalAsync("TERM");
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(exitCode == 0, $"exit code {exitCode}; output:\n{process.Output}");
+        Assert.Contains(output, line => line.Contains("Stopped.", StringComparison.Ordinal));
     }
 
     /// <summary>The demo pods greet each connection with their name and close it.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace FastProxy.Sidecar.Tests;
@@ -13,79 +12,40 @@ public sealed partial class SidecarDemoTests
     [Fact]
     public async Task Demo_SixRequestsToTheVip_AnsweredByTheThreePodsInTurn_ThenCtrlCStopsCleanly()
     {
-        var sidecar = Path.Combine(AppContext.BaseDirectory, "FastProxy.Sidecar.dll");
-        var start = new ProcessStartInfo("dotnet", [sidecar])
+        await using var process = SidecarProcess.Start();
+        await process.WaitForLineAsync("Press Ctrl+C to stop.", TimeSpan.FromSeconds(60));
+        var output = process.Lines;
+        Assert.Contains(output, line => line.Contains("curl -s http://127.96.0.10:8080/", StringComparison.Ordinal));
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var pods = new List<string>();
+        for (var i = 0; i < 6; i++)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var process = Process.Start(start)!;
-        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            output.Enqueue(e.Data);
-            if (e.Data.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal))
-            {
-                ready.TrySetResult();
-            }
-        };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { output.Enqueue("stderr: " + e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            Assert.Contains(output, line => line.Contains("curl -s http://127.96.0.10:8080/", StringComparison.Ordinal));
-
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            var pods = new List<string>();
-            for (var i = 0; i < 6; i++)
-            {
-                // A new connection per request, as six separate curl runs make.
-                using var request = new HttpRequestMessage(HttpMethod.Get, "http://127.96.0.10:8080/");
-                request.Headers.ConnectionClose = true;
-                using var response = await http.SendAsync(request);
-                var body = await response.Content.ReadAsStringAsync();
-                pods.Add(PodName().Match(body).Value);
-            }
-
-            Assert.Equal(["web-1", "web-2", "web-3", "web-1", "web-2", "web-3"], pods);
-
-            // Done when (issue 7): dig answers the demo's VIP from the embedded DNS server.
-            Assert.Contains(output, line => line.Contains("dig @127.0.0.1 -p 5353 web.default.svc.cluster.local", StringComparison.Ordinal));
-            var dig = await Dns.Tests.Dig.QueryAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 5353), "web.default.svc.cluster.local", "A");
-            Assert.Equal(["127.96.0.10"], dig.AnswerData("A"));
-
-            // The banner's dashboard is up, and its API saw the six connections.
-            Assert.Contains(output, line => line.Contains("dashboard http://127.0.0.1:9901/", StringComparison.Ordinal));
-            Assert.Equal("ok\n", await http.GetStringAsync("http://127.0.0.1:9901/healthz"));
-            // A connection counts once its connect to the pod succeeded, so before its response came back.
-            Assert.Equal(6, await TotalConnectionsAsync(http));
-
-            using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await interrupt.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
-            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}; output:\n{string.Join('\n', output)}");
-            Assert.Contains(output, line => line.Contains("Stopped.", StringComparison.Ordinal));
+            // A new connection per request, as six separate curl runs make.
+            using var request = new HttpRequestMessage(HttpMethod.Get, "http://127.96.0.10:8080/");
+            request.Headers.ConnectionClose = true;
+            using var response = await http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            pods.Add(PodName().Match(body).Value);
         }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-        }
+
+        Assert.Equal(["web-1", "web-2", "web-3", "web-1", "web-2", "web-3"], pods);
+
+        // Done when (issue 7): dig answers the demo's VIP from the embedded DNS server.
+        Assert.Contains(output, line => line.Contains("dig @127.0.0.1 -p 5353 web.default.svc.cluster.local", StringComparison.Ordinal));
+        var dig = await Dns.Tests.Dig.QueryAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 5353), "web.default.svc.cluster.local", "A");
+        Assert.Equal(["127.96.0.10"], dig.AnswerData("A"));
+
+        // The banner's dashboard is up, and its API saw the six connections.
+        Assert.Contains(output, line => line.Contains("dashboard http://127.0.0.1:9901/", StringComparison.Ordinal));
+        Assert.Equal("ok\n", await http.GetStringAsync("http://127.0.0.1:9901/healthz"));
+        // A connection counts once its connect to the pod succeeded, so before its response came back.
+        Assert.Equal(6, await TotalConnectionsAsync(http));
+
+        await process.SignalAsync("INT");
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(exitCode == 0, $"exit code {exitCode}; output:\n{process.Output}");
+        Assert.Contains(output, line => line.Contains("Stopped.", StringComparison.Ordinal));
     }
 
     private static async Task<long> TotalConnectionsAsync(HttpClient http)

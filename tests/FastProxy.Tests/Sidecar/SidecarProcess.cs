@@ -5,7 +5,7 @@ using System.Globalization;
 namespace FastProxy.Sidecar.Tests;
 
 /// <summary>
-/// The real <c>fastproxy</c> executable run as a process with arguments: every line of its output
+/// The real <c>fastproxy</c> executable (or a sample built next to the tests) run as a process with arguments: every line of its output
 /// (stderr lines prefixed <c>stderr: </c>), bounded waits for a line or for exit, SIGTERM by PID, and
 /// a kill on dispose if it is still running.
 /// </summary>
@@ -25,14 +25,17 @@ internal sealed class SidecarProcess : IAsyncDisposable
 
     public IEnumerable<string> Lines => _lines;
 
-    public static SidecarProcess Start(params string[] args)
+    public static SidecarProcess Start(params string[] args) => StartDll("FastProxy.Sidecar.dll", workingDirectory: null, args);
+
+    /// <summary>Starts <c>dotnet DLL ARGS</c> for a dll copied next to the tests, in <paramref name="workingDirectory"/> when given.</summary>
+    public static SidecarProcess StartDll(string dll, string? workingDirectory, params string[] args)
     {
-        var sidecar = Path.Combine(AppContext.BaseDirectory, "FastProxy.Sidecar.dll");
-        var start = new ProcessStartInfo("dotnet", [sidecar, .. args])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, dll), .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? string.Empty,
         };
         var process = Process.Start(start)!;
         var sidecarProcess = new SidecarProcess(process);
