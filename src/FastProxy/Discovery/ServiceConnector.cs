@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using FastProxy.Affinity;
@@ -37,9 +36,6 @@ namespace FastProxy.Discovery;
 /// </remarks>
 public sealed class ServiceConnector
 {
-    // Below this, what is left of the total connect budget starts no new attempt (as in the forwarder).
-    private static readonly TimeSpan MinimumAttemptTime = TimeSpan.FromMilliseconds(10);
-
     // ExternalName services may name one another; a loop among them must end.
     private const int MaxAliasDepth = 8;
 
@@ -170,14 +166,13 @@ public sealed class ServiceConnector
         var perEndpoint = route?.Policy.MaxConnectionsPerEndpoint ?? 0;
         var fullLimit = Math.Min(endpoints.Length, ProxyServerOptions.MaxConnectAttempts);
         var full = 0;
-        var started = Stopwatch.GetTimestamp();
+        var budget = new ConnectBudget(_connectTotalTimeout);
         var tried = default(TriedEndpoints);
         Exception? lastFailure = null;
         var attempt = 0;
         while (attempt < attempts)
         {
-            var remaining = _connectTotalTimeout - Stopwatch.GetElapsedTime(started);
-            if (remaining < MinimumAttemptTime)
+            if (!budget.TryNextAttempt(_connectTimeout, out var attemptTimeout, out var cutByBudget))
             {
                 break;
             }
@@ -187,7 +182,7 @@ public sealed class ServiceConnector
                 : NextUntried(endpoints, portlessTurn, ref tried);
             var target = route is not null ? endpoint.EndPoint : new IPEndPoint(endpoint.EndPoint.Address, port);
             context = context.NextAttempt();
-            if (perEndpoint > 0 && !endpoint.TryOnConnecting(perEndpoint))
+            if (!endpoint.TryOnConnecting(perEndpoint))
             {
                 if (++full >= fullLimit)
                 {
@@ -197,15 +192,9 @@ public sealed class ServiceConnector
                 continue;
             }
 
-            if (perEndpoint == 0)
-            {
-                endpoint.OnConnecting();
-            }
-
             attempt++;
-            var cutByBudget = remaining < _connectTimeout;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(cutByBudget ? remaining : _connectTimeout);
+            timeout.CancelAfter(attemptTimeout);
             var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {

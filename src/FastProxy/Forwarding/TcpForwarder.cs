@@ -20,9 +20,6 @@ namespace FastProxy.Forwarding;
 /// </summary>
 internal sealed partial class TcpForwarder
 {
-    // Below this, what is left of ConnectTotalTimeout starts no new attempt.
-    private static readonly TimeSpan MinimumAttemptTime = TimeSpan.FromMilliseconds(10);
-
     private readonly IConnectionFactory _upstream;
     private readonly ProxyServerOptions _options;
     private readonly ILogger _logger;
@@ -156,22 +153,19 @@ internal sealed partial class TcpForwarder
         var affinity = route.Affinity;
         var clientAddress = affinity is null ? default : ClientAddress.From(remote);
         var attempts = Math.Min(_options.ConnectAttempts, route.Endpoints.Length);
-        var started = Stopwatch.GetTimestamp();
+        var budget = new ConnectBudget(_options.ConnectTotalTimeout);
         var tried = default(TriedEndpoints);
         var attempt = 0;
         while (attempt < attempts)
         {
-            var remaining = _options.ConnectTotalTimeout - Stopwatch.GetElapsedTime(started);
-            if (remaining < MinimumAttemptTime)
+            if (!budget.TryNextAttempt(connectTimeout, out var attemptTimeout, out var cutByBudget))
             {
-                // Timers fire a little early or late: a sliver of budget left would start a connect that is
-                // cancelled at once and blamed on an endpoint that did nothing wrong.
                 break;
             }
 
             var endpoint = EndpointChoice.Choose(route, picker, context, affinity, clientAddress, ref tried);
             context = context.NextAttempt();
-            if (perEndpoint > 0 && !endpoint.TryOnConnecting(perEndpoint))
+            if (!endpoint.TryOnConnecting(perEndpoint))
             {
                 if (++full >= fullLimit)
                 {
@@ -182,14 +176,8 @@ internal sealed partial class TcpForwarder
             }
 
             attempt++;
-            var cutByBudget = remaining < connectTimeout;
-            var attemptTimeout = cutByBudget ? remaining : connectTimeout;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
             timeout.CancelAfter(attemptTimeout);
-            if (perEndpoint == 0)
-            {
-                endpoint.OnConnecting();
-            }
 
             var attemptStarted = Stopwatch.GetTimestamp();
             try

@@ -127,10 +127,17 @@ public sealed class EndpointState
 
     /// <summary>
     /// Like <see cref="OnConnecting"/>, but only while fewer than <paramref name="limit"/> connections are open or
-    /// connecting (the per-endpoint connection limit); the check and the count are one atomic step.
+    /// connecting (the per-endpoint connection limit); the check and the count are one atomic step. A limit of 0
+    /// or less is no limit, as the connection policy writes it.
     /// </summary>
     internal bool TryOnConnecting(long limit)
     {
+        if (limit <= 0)
+        {
+            OnConnecting();
+            return true;
+        }
+
         while (true)
         {
             var current = Volatile.Read(ref _activeConnections);
