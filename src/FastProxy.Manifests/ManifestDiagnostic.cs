@@ -49,7 +49,7 @@ public sealed record ManifestDiagnostic
                 builder.Append(' ');
             }
 
-            builder.Append(Subject);
+            AppendBounded(builder, Subject, MaxSubjectLength);
         }
 
         if (builder.Length > prefixLength)
@@ -59,13 +59,51 @@ public sealed record ManifestDiagnostic
 
         if (!string.IsNullOrEmpty(Field))
         {
-            builder.Append(Field).Append(": ");
+            AppendBounded(builder, Field, MaxFieldLength);
+            builder.Append(": ");
         }
 
-        builder.Append(Message);
+        AppendBounded(builder, Message, MaxMessageLength);
         if (Location?.Line is { } line)
         {
             builder.Append(CultureInfo.InvariantCulture, $" (line {line}, column {Location.Column ?? 1})");
+        }
+
+        return Printable(builder);
+    }
+
+    // A diagnostic is one log line: whatever a hostile manifest puts in a name or a value that reaches
+    // the subject (the catalog names objects by their full names), the line stays short.
+    private const int MaxSubjectLength = 256;
+    private const int MaxFieldLength = 512;
+    private const int MaxMessageLength = 1024;
+
+    private static void AppendBounded(StringBuilder builder, string text, int max)
+    {
+        if (text.Length <= max)
+        {
+            builder.Append(text);
+        }
+        else
+        {
+            builder.Append(text.AsSpan(0, max)).Append(CultureInfo.InvariantCulture, $"... ({text.Length} characters)");
+        }
+    }
+
+    /// <summary>
+    /// Escapes control and invisible format characters (<c>\u001b</c>, <c>\ufeff</c>) that values from a
+    /// manifest may carry: a diagnostic goes to logs and terminals, where raw ones could forge lines or
+    /// colours, or hide why two names differ.
+    /// </summary>
+    private static string Printable(StringBuilder builder)
+    {
+        for (var i = builder.Length - 1; i >= 0; i--)
+        {
+            var c = builder[i];
+            if (char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format)
+            {
+                builder.Remove(i, 1).Insert(i, string.Create(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"));
+            }
         }
 
         return builder.ToString();

@@ -129,7 +129,8 @@ internal sealed class DocumentMapper
         var kindText = KindOf(mapping);
         var kind = kindText is null ? listKind : KindNames.Parse(kindText);
         var (ns, name) = ObjectMetadata.Peek(mapping, _defaultNamespace);
-        var displayName = name is null ? "(no name)" : $"{ns}/{name}";
+        // Cut like every echoed value: a megabyte-long name must not make every message about it a megabyte long.
+        var displayName = name is null ? "(no name)" : $"{ScalarNode.Cut(ns)}/{ScalarNode.Cut(name)}";
         if (kindText is not null && IsList(kindText) && location.Item is not null)
         {
             scope.Error("kind", mapping.Find("kind"), "lists inside lists are not supported");
@@ -138,7 +139,7 @@ internal sealed class DocumentMapper
 
         if (kind is null)
         {
-            scope.Subject = kindText is null ? null : $"{kindText.ToLowerInvariant()} {displayName}";
+            scope.Subject = kindText is null ? null : $"{ScalarNode.Cut(kindText).ToLowerInvariant()} {displayName}";
             ReportUnknownKind(scope, mapping, kindText);
             return true;
         }
