@@ -471,10 +471,13 @@ public sealed class SidecarRunTests(ITestOutputHelper output)
     }
 
     /// <summary>Writes a new version of a file the way editors save: to a temporary file, renamed over the old one.</summary>
-    private static void ReplaceByRename(string path, string content)
+    private static void ReplaceByRename(string path, string content) => ReplaceByRename(path, Encoding.UTF8.GetBytes(content));
+
+    /// <summary>Replaces a file in one step, as editors do: a hidden temporary beside it, renamed over it.</summary>
+    internal static void ReplaceByRename(string path, byte[] content)
     {
         var temporary = Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".swp");
-        File.WriteAllText(temporary, content);
+        File.WriteAllBytes(temporary, content);
         File.Move(temporary, path, overwrite: true);
     }
 }
