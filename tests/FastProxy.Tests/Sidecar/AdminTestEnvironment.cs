@@ -62,7 +62,7 @@ internal sealed class AdminTestEnvironment : IAsyncDisposable
 
     public string WebAddress(int pod) => Backend($"web-{pod}").EndPoint.ToString();
 
-    public static async Task<AdminTestEnvironment> StartAsync(string? bearerToken = null)
+    public static async Task<AdminTestEnvironment> StartAsync(string? bearerToken = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         var (webPrefix, webVip) = TestAddresses.Next();
         var (apiPrefix, apiVip) = TestAddresses.Next();
@@ -106,6 +106,7 @@ internal sealed class AdminTestEnvironment : IAsyncDisposable
         var proxy = new ProxyServerBuilder(catalog)
             .UseSockets()
             .UseSidecarTelemetry(telemetry)
+            .UseLoggerFactory(loggerFactory ?? NullLoggerFactory.Instance)
             .Configure(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2))
             .Build();
         await proxy.StartAsync().WaitAsync(TimeSpan.FromSeconds(10));
@@ -115,7 +116,7 @@ internal sealed class AdminTestEnvironment : IAsyncDisposable
         {
             EndPoint = new IPEndPoint(IPAddress.Parse(webPrefix + "200"), 0),
             BearerToken = bearerToken,
-        }, NullLoggerFactory.Instance);
+        }, loggerFactory ?? NullLoggerFactory.Instance);
         await admin.StartAsync().WaitAsync(TimeSpan.FromSeconds(10));
         return new AdminTestEnvironment(catalog, telemetry, proxy, admin, backends, new IPEndPoint(webVip, WebPort), new IPEndPoint(apiVip, ApiPort));
 

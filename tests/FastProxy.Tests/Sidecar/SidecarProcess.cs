@@ -29,8 +29,12 @@ internal sealed class SidecarProcess : IAsyncDisposable
 
     /// <summary>Starts <c>dotnet DLL ARGS</c> for a dll copied next to the tests, in <paramref name="workingDirectory"/> when given.</summary>
     public static SidecarProcess StartDll(string dll, string? workingDirectory, params string[] args)
+        => StartProgram("dotnet", [Path.Combine(AppContext.BaseDirectory, dll), .. args], workingDirectory);
+
+    /// <summary>Starts any program (e.g. <c>unshare</c> wrapping the sidecar in a network namespace of its own).</summary>
+    public static SidecarProcess StartProgram(string program, IEnumerable<string> args, string? workingDirectory = null)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, dll), .. args])
+        var start = new ProcessStartInfo(program, args)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
