@@ -72,7 +72,7 @@ internal static partial class RunCommand
                 result.GetValue(nodeName),
                 result.GetValue(zone),
                 SidecarOptions.EndPointOrNull(result.GetValue(admin)),
-                result.GetValue(adminToken),
+                SidecarOptions.AdminTokenOrVariable(result.GetValue(adminToken)),
                 !result.GetValue(noWatch),
                 result.GetRequiredValue(DrainTimeoutOption),
                 SidecarOptions.EndPointOrNull(result.GetValue(dns)),

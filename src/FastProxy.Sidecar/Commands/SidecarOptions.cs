@@ -146,11 +146,25 @@ internal static class SidecarOptions
         },
     };
 
+    /// <summary>The variable <see cref="AdminToken"/> falls back to.</summary>
+    public const string AdminTokenVariable = "FASTPROXY_ADMIN_TOKEN";
+
+    /// <summary>
+    /// The admin token. A command line is readable by every local user (<c>ps</c>, <c>/proc/PID/cmdline</c>),
+    /// so the token can come from <see cref="AdminTokenVariable"/> instead, which only the process's own user sees.
+    /// </summary>
     public static Option<string?> AdminToken() => new("--admin-token")
     {
-        Description = "Require \"Authorization: Bearer TOKEN\" on every admin path except /healthz.",
+        Description = $"Require \"Authorization: Bearer TOKEN\" on every admin path except /healthz. Prefer setting {AdminTokenVariable}: other users can read a command line, not the environment.",
         HelpName = "TOKEN",
     };
+
+    /// <summary>
+    /// The token given with <c>--admin-token</c>, else the one in <see cref="AdminTokenVariable"/>. Not a default
+    /// value of the option: help prints defaults, and must not print the token.
+    /// </summary>
+    public static string? AdminTokenOrVariable(string? given)
+        => given ?? (Environment.GetEnvironmentVariable(AdminTokenVariable) is { Length: > 0 } token ? token : null);
 
     public static Option<bool> Watch() => new("--watch")
     {

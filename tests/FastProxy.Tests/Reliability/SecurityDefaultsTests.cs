@@ -15,7 +15,7 @@ namespace FastProxy.Tests.Reliability;
 /// <summary>
 /// Security defaults: the sidecar run with no address options listens on loopback only (seen in the kernel's
 /// socket tables, in a network namespace of the test's own so the default ports are free), its admin API
-/// wants the token it was given and never prints it; loadBalancerSourceRanges refuses outsiders before any
+/// wants the token it was given (through FASTPROXY_ADMIN_TOKEN, not the command line) and never prints it; loadBalancerSourceRanges refuses outsiders before any
 /// byte reaches a backend; and nothing logged at Trace holds the token or a payload.
 /// </summary>
 [Collection(ReliabilitySuite.Name)]
@@ -38,11 +38,16 @@ public sealed class SecurityDefaultsTests(ITestOutputHelper output)
 
         // A network namespace of its own (loopback only, brought up), so 127.0.0.1:9901 and :5353 are free
         // whatever else runs on this machine; exec keeps the PID the sidecar's.
-        await using var sidecar = SidecarProcess.StartProgram(unshare, ["-n", "--", "sh", "-c", "ip link set lo up && exec \"$0\" \"$@\"", "dotnet", Path.Combine(AppContext.BaseDirectory, "FastProxy.Sidecar.dll"), "run", "-f", folder.Path, "--admin-token", token]);
+        // The token through the environment, where other users cannot read it (a command line they can).
+        await using var sidecar = SidecarProcess.StartProgram(
+            unshare,
+            ["-n", "--", "sh", "-c", "ip link set lo up && exec \"$0\" \"$@\"", "dotnet", Path.Combine(AppContext.BaseDirectory, "FastProxy.Sidecar.dll"), "run", "-f", folder.Path],
+            environment: new Dictionary<string, string> { ["FASTPROXY_ADMIN_TOKEN"] = token });
         await sidecar.WaitForLineAsync("Press Ctrl+C to stop.", TimeSpan.FromSeconds(60));
         Assert.Contains(sidecar.Lines, l => l.Contains("admin: dashboard http://127.0.0.1:9901/", StringComparison.Ordinal));
         Assert.Contains(sidecar.Lines, l => l.Contains("dns: 127.0.0.1:5353", StringComparison.Ordinal));
 
+        Assert.DoesNotContain(token, await File.ReadAllTextAsync($"/proc/{sidecar.Id}/cmdline"), StringComparison.Ordinal);
         var listening = ListeningSockets.Of(sidecar.Id);
         output.WriteLine("listening: " + string.Join(", ", listening));
         Assert.All(listening, s => Assert.True(IPAddress.IsLoopback(s.EndPoint.Address), $"{s} is not loopback"));
@@ -72,8 +77,8 @@ public sealed class SecurityDefaultsTests(ITestOutputHelper output)
         new ReliabilityRow(
             "Security defaults (sidecar)",
             "`fastproxy run` with no --admin/--dns, in its own network namespace",
-            "the kernel's socket tables of the process; admin requests without, with a wrong and with the token",
-            string.Create(CultureInfo.InvariantCulture, $"nothing exposed: {listening.Count} listening sockets, all loopback (admin 127.0.0.1:9901, DNS 127.0.0.1:5353 UDP+TCP, the VIP); 401 without or with a wrong token, 200 with it; the token in none of {sidecar.Lines.Count()} output lines"),
+            "the kernel's socket tables of the process; admin requests without, with a wrong and with the token (given in FASTPROXY_ADMIN_TOKEN)",
+            string.Create(CultureInfo.InvariantCulture, $"nothing exposed: {listening.Count} listening sockets, all loopback (admin 127.0.0.1:9901, DNS 127.0.0.1:5353 UDP+TCP, the VIP); 401 without or with a wrong token, 200 with it; the token in none of {sidecar.Lines.Count()} output lines nor the command line"),
             ReliabilityRow.FilterCommand(nameof(SecurityDefaultsTests))).Record(output);
     }
 

@@ -32,7 +32,7 @@ internal sealed class SidecarProcess : IAsyncDisposable
         => StartProgram("dotnet", [Path.Combine(AppContext.BaseDirectory, dll), .. args], workingDirectory);
 
     /// <summary>Starts any program (e.g. <c>unshare</c> wrapping the sidecar in a network namespace of its own).</summary>
-    public static SidecarProcess StartProgram(string program, IEnumerable<string> args, string? workingDirectory = null)
+    public static SidecarProcess StartProgram(string program, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(program, args)
         {
@@ -41,6 +41,11 @@ internal sealed class SidecarProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? string.Empty,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start)!;
         var sidecarProcess = new SidecarProcess(process);
         process.OutputDataReceived += (_, e) => sidecarProcess.Add(e.Data);
