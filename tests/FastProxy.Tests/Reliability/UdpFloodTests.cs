@@ -28,7 +28,7 @@ public sealed class UdpFloodTests(ITestOutputHelper output)
     public async Task FloodFromManySources_StaysAtTheCap_TheLegitimateClientIsServed_AndSessionsAreSweptAfter()
     {
         var sources = SoakSettings.IsSoak ? 20_000 : 5_000;
-        var floodFor = SoakSettings.DurationOr(TimeSpan.FromSeconds(15));
+        var floodFor = SoakSettings.DurationOr(TimeSpan.FromSeconds(3));
         await using var host = UdpTestHost.Create();
         var pod = host.StartBackends(1)[0];
         pod.RecordSources = false;
@@ -45,7 +45,7 @@ public sealed class UdpFloodTests(ITestOutputHelper output)
         var flood = Stopwatch.StartNew();
         do
         {
-            // Round after round over the same addresses until the soak's duration has passed (one round in CI).
+            // Round after round over the same addresses until the duration has passed (3 s in CI, the soak's in a soak).
             for (var i = 0; i < sources; i++)
             {
                 using var attacker = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
@@ -63,7 +63,7 @@ public sealed class UdpFloodTests(ITestOutputHelper output)
 
             rounds++;
         }
-        while (flood.Elapsed < floodFor && SoakSettings.IsSoak);
+        while (flood.Elapsed < floodFor);
 
         maxCount = Math.Max(maxCount, host.Table.Count);
         var atEnd = ProcessResources.Measure();
@@ -83,7 +83,7 @@ public sealed class UdpFloodTests(ITestOutputHelper output)
         // The legitimate client was served while it lasted (UDP may drop a datagram when the proxy's receive
         // buffer is full of flood, which is why this is a rate and not "all"), and is served right after.
         var rate = ok / (double)Math.Max(ok + failed, 1);
-        Assert.True(ok >= 20 && rate >= 0.9, $"{ok} round trips answered, {failed} not");
+        Assert.True(ok >= 10 && rate >= 0.9, $"{ok} round trips answered, {failed} not");
         Assert.Equal("pod-1", await legitimate.WhoAsync(host.VirtualEndPoint));
 
         // Idle: every flood session is swept; the descriptors and heap they held come back.
