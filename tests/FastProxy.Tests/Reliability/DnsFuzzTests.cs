@@ -118,7 +118,7 @@ public sealed class DnsFuzzTests(ITestOutputHelper output)
                 Assert.True(response.Length <= (tcp ? 65535 : 1232), $"{response.Length} bytes over {(tcp ? "TCP" : "UDP")}");
                 Assert.True(packet.Length >= 2 && response[0] == packet[0] && response[1] == packet[1], "the response carries the query's ID");
             }
-        }, iter: SoakSettings.IsSoak ? 5_000_000 : 50_000, time: SoakSettings.IsSoak ? (int)SoakSettings.DurationOr(TimeSpan.Zero).TotalSeconds : -1, threads: 1);
+        }, iter: SoakSettings.IsSoak ? 5_000_000 : 50_000, time: SoakSettings.FuzzSeconds, threads: 1);
 
         // And it still answers right.
         var web = handler.Answer(ValidQueries[0], tcp: false, out _)!;

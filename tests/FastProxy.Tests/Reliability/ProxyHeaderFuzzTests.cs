@@ -92,7 +92,7 @@ public sealed class ProxyHeaderFuzzTests(ITestOutputHelper output)
             {
                 Assert.Equal((status, length), (paddedStatus, paddedLength));
             }
-        }, iter: iterations, time: SoakSettings.IsSoak ? (int)SoakSettings.DurationOr(TimeSpan.Zero).TotalSeconds : -1);
+        }, iter: iterations, time: SoakSettings.FuzzSeconds);
 
         new ReliabilityRow(
             "PROXY headers (parser)",

@@ -27,4 +27,7 @@ internal static class SoakSettings
 
     /// <summary>True when the soak command runs the suite (scenarios may then scale their load up).</summary>
     public static bool IsSoak => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(DurationVariable));
+
+    /// <summary>For a CsCheck fuzzer's <c>time</c>: the soak duration in whole seconds, or -1 in CI (run its count).</summary>
+    public static int FuzzSeconds => IsSoak ? (int)Math.Ceiling(DurationOr(TimeSpan.Zero).TotalSeconds) : -1;
 }
