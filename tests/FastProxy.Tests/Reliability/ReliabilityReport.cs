@@ -16,6 +16,9 @@ internal sealed record ReliabilityRow(string Scenario, string LoadHeld, string I
     public const string Header = "| scenario | load held | faults injected / inputs tried | lost | reproduce |\n|---|---|---|---|---|";
     private static readonly Lock FileLock = new();
 
+    // Encoding.UTF8 would start the file with a byte order mark, which then sat in the soak table's first row.
+    private static readonly UTF8Encoding NoByteOrderMark = new(encoderShouldEmitUTF8Identifier: false);
+
     /// <summary>The command that reproduces one test of the suite.</summary>
     public static string FilterCommand(string testClass) =>
         string.Create(CultureInfo.InvariantCulture, $"`dotnet test FastProxy.sln -c Release --filter FullyQualifiedName~Reliability.{testClass}`");
@@ -35,7 +38,7 @@ internal sealed record ReliabilityRow(string Scenario, string LoadHeld, string I
 
         lock (FileLock)
         {
-            File.AppendAllText(path, ToMarkdown() + "\n", Encoding.UTF8);
+            File.AppendAllText(path, ToMarkdown() + "\n", NoByteOrderMark);
         }
     }
 }
