@@ -1,0 +1,63 @@
+using System.Net;
+using FastProxy.Catalog;
+using static FastProxy.Tests.Kubernetes.KubernetesTestEnvironment;
+
+namespace FastProxy.Tests.Kubernetes;
+
+/// <summary>Recorded API objects drive a real proxy: a connection to the service's cluster IP reaches a real loopback pod.</summary>
+public sealed class KubernetesEndToEndTests
+{
+    [Fact]
+    public async Task ServiceFromTheApiServer_ForwardsThroughTheVirtualIP_AndFollowsSliceEvents()
+    {
+        var (podPrefix, vip) = TestAddresses.Next();
+        var backends = Enumerable.Range(1, 3).Select(i => TestBackend.Start($"web-{i}", new IPEndPoint(IPAddress.Parse(podPrefix + i), 8080))).ToArray();
+        var catalog = new ServiceCatalog();
+        await using var env = Create(catalog: catalog);
+        var proxy = new ProxyServerBuilder(catalog).UseSockets().Configure(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2)).Build();
+        try
+        {
+            string Local(string json) => json.Replace("127.120.1.", podPrefix, StringComparison.Ordinal).Replace("127.96.10.10", vip.ToString(), StringComparison.Ordinal)
+                .Replace("\"port\": 80,", "\"port\": 18080,", StringComparison.Ordinal).Replace("\"port\":80,", "\"port\":18080,", StringComparison.Ordinal);
+            env.Server.SetList(ServicesPath, Local(FilterList(Fixture("services.json"), i => NameOf(i) == "web", "1000")));
+            env.Server.SetList(SlicesPath, Local(FilterList(Fixture("endpointslices.json"), i => NameOf(i) == "web-7k2fq", "1000")));
+
+            // Later the second pod turns ready.
+            var slice = System.Text.Json.Nodes.JsonNode.Parse(Local(Fixture("endpointslices.json")))!["items"]![0]!;
+            slice["metadata"]!["resourceVersion"] = "1020";
+            slice["endpoints"]![1]!["conditions"] = new System.Text.Json.Nodes.JsonObject { ["ready"] = true, ["serving"] = true, ["terminating"] = false };
+            var modified = new System.Text.Json.Nodes.JsonObject { ["type"] = "MODIFIED", ["object"] = slice.DeepClone() }.ToJsonString();
+
+            await proxy.StartAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await env.StartAsync();
+            await proxy.WhenAppliedAsync(catalog.Current.Version).WaitAsync(TimeSpan.FromSeconds(10));
+
+            var service = new IPEndPoint(vip, 18080);
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal("web-1", await TestClient.WhoServesAsync(service));
+            }
+
+            env.Server.EnqueueWatch(SlicesPath, [modified]);
+            env.Server.DropWatches();
+            await EventuallyAsync(() => env.Service("web").Ports[0].Internal.Endpoints.Length == 2, "the slice event makes web-2 ready");
+            var seen = new HashSet<string>();
+            for (var i = 0; i < 20 && seen.Count < 2; i++)
+            {
+                seen.Add(await TestClient.WhoServesAsync(service));
+            }
+
+            Assert.Equal(["web-1", "web-2"], seen.Order());
+            Assert.Equal(0, backends[2].Accepted);
+        }
+        finally
+        {
+            await proxy.StopAsync();
+            await proxy.DisposeAsync();
+            foreach (var backend in backends)
+            {
+                await backend.DisposeAsync();
+            }
+        }
+    }
+}
