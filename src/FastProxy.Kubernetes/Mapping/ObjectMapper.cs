@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using FastProxy.Manifests;
+using FastProxy.Manifests.Mapping;
 using FastProxy.Model;
 using k8s;
 using k8s.Models;
@@ -39,12 +40,7 @@ internal sealed class ObjectMapper
         }
 
         // List items come without kind and apiVersion; a manifest needs them.
-        (item.ApiVersion, item.Kind) = kind switch
-        {
-            ManifestObjectKind.Service => ("v1", "Service"),
-            ManifestObjectKind.Pod => ("v1", "Pod"),
-            _ => ("discovery.k8s.io/v1", "EndpointSlice"),
-        };
+        (item.ApiVersion, item.Kind) = (KindNames.ApiVersion(kind), KindNames.Name(kind));
         var json = KubernetesJson.Serialize(item);
         var set = ManifestReader.Parse(json, $"{KindPlural(kind)}/{id}.json", new ManifestReadOptions { DefaultNamespace = id.Namespace });
         foreach (var warning in set.Diagnostics.Where(static d => d.Severity == ManifestSeverity.Warning))
@@ -66,14 +62,9 @@ internal sealed class ObjectMapper
         return new MappedObject(kind, id, metadata?.ResourceVersion, model, []);
     }
 
-    internal static string KindName(ManifestObjectKind kind) => kind switch
-    {
-        ManifestObjectKind.Service => "Service",
-        ManifestObjectKind.Pod => "Pod",
-        ManifestObjectKind.EndpointSlice => "EndpointSlice",
-        _ => "Endpoints",
-    };
+    internal static string KindName(ManifestObjectKind kind) => KindNames.Name(kind);
 
+    /// <summary>The API's resource name (the path segment): <c>services</c>, <c>pods</c>, <c>endpointslices</c>.</summary>
     internal static string KindPlural(ManifestObjectKind kind) => kind switch
     {
         ManifestObjectKind.Service => "services",

@@ -46,6 +46,7 @@ internal sealed class ResourceWatcher<T, TList>
     {
         string? resourceVersion = null;
         var failures = 0;
+        var relistsInARow = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -61,8 +62,17 @@ internal sealed class ResourceWatcher<T, TList>
                 if (gone)
                 {
                     Relist(ref resourceVersion);
+
+                    // A server that answers every fresh watch with 410 must not get a list per round trip.
+                    if (events == 0 && ++relistsInARow > 1)
+                    {
+                        await Task.Delay(Backoff(relistsInARow - 1), cancellationToken).ConfigureAwait(false);
+                    }
+
                     continue;
                 }
+
+                relistsInARow = 0;
 
                 // A watch the server ends at once, with nothing in it, must not turn into a busy loop.
                 failures = events > 0 ? 0 : failures + 1;
@@ -75,8 +85,10 @@ internal sealed class ResourceWatcher<T, TList>
             {
                 break;
             }
-            catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone)
+            catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone && resourceVersion is not null)
             {
+                // Our version is gone. (A 410 on a fresh list has no version of ours in it: it is a
+                // failure like any other, backed off below, not a reason to list again at once.)
                 Relist(ref resourceVersion);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -17,8 +17,7 @@ public sealed class KubernetesEndToEndTests
         var proxy = new ProxyServerBuilder(catalog).UseSockets().Configure(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2)).Build();
         try
         {
-            string Local(string json) => json.Replace("127.120.1.", podPrefix, StringComparison.Ordinal).Replace("127.96.10.10", vip.ToString(), StringComparison.Ordinal)
-                .Replace("\"port\": 80,", "\"port\": 18080,", StringComparison.Ordinal).Replace("\"port\":80,", "\"port\":18080,", StringComparison.Ordinal);
+            string Local(string json) => Localize(json, podPrefix, vip);
             env.Server.SetList(ServicesPath, Local(FilterList(Fixture("services.json"), i => NameOf(i) == "web", "1000")));
             env.Server.SetList(SlicesPath, Local(FilterList(Fixture("endpointslices.json"), i => NameOf(i) == "web-7k2fq", "1000")));
 

@@ -71,6 +71,16 @@ internal sealed class KubernetesTestEnvironment : IAsyncDisposable
         return list.ToJsonString();
     }
 
+    /// <summary>
+    /// Moves a recorded fixture onto a test's own loopback addresses: pods 127.120.1.x to <paramref name="podPrefix"/>x,
+    /// web's cluster IP to <paramref name="vip"/>, service port 80 to <see cref="ProxyTestEnvironment.ServicePort"/> (no root needed).
+    /// </summary>
+    public static string Localize(string json, string podPrefix, IPAddress vip)
+        => json.Replace("127.120.1.", podPrefix, StringComparison.Ordinal)
+            .Replace("127.96.10.10", vip.ToString(), StringComparison.Ordinal)
+            .Replace("\"port\": 80,", $"\"port\": {ProxyTestEnvironment.ServicePort},", StringComparison.Ordinal)
+            .Replace("\"port\":80,", $"\"port\":{ProxyTestEnvironment.ServicePort},", StringComparison.Ordinal);
+
     public static string NameOf(JsonNode item) => item["metadata"]!["name"]!.GetValue<string>();
 
     /// <summary>Starts the source and waits until every resource was listed once.</summary>
