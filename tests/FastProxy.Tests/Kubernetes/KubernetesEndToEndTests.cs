@@ -11,18 +11,14 @@ public sealed class KubernetesEndToEndTests
     public async Task ServiceFromTheApiServer_ForwardsThroughTheVirtualIP_AndFollowsSliceEvents()
     {
         var (podPrefix, vip) = TestAddresses.Next();
-        var backends = Enumerable.Range(1, 3).Select(i => TestBackend.Start($"web-{i}", new IPEndPoint(IPAddress.Parse(podPrefix + i), 8080))).ToArray();
         var catalog = new ServiceCatalog();
         await using var env = Create(catalog: catalog);
         var proxy = new ProxyServerBuilder(catalog).UseSockets().Configure(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2)).Build();
+        var backends = ServeWeb(env.Server, podPrefix, vip, pods: 3);
         try
         {
-            string Local(string json) => Localize(json, podPrefix, vip);
-            env.Server.SetList(ServicesPath, Local(FilterList(Fixture("services.json"), i => NameOf(i) == "web", "1000")));
-            env.Server.SetList(SlicesPath, Local(FilterList(Fixture("endpointslices.json"), i => NameOf(i) == "web-7k2fq", "1000")));
-
             // Later the second pod turns ready.
-            var slice = System.Text.Json.Nodes.JsonNode.Parse(Local(Fixture("endpointslices.json")))!["items"]![0]!;
+            var slice = System.Text.Json.Nodes.JsonNode.Parse(Localize(Fixture("endpointslices.json"), podPrefix, vip))!["items"]![0]!;
             slice["metadata"]!["resourceVersion"] = "1020";
             slice["endpoints"]![1]!["conditions"] = new System.Text.Json.Nodes.JsonObject { ["ready"] = true, ["serving"] = true, ["terminating"] = false };
             var modified = new System.Text.Json.Nodes.JsonObject { ["type"] = "MODIFIED", ["object"] = slice.DeepClone() }.ToJsonString();

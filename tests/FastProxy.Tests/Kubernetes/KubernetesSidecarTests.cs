@@ -11,13 +11,11 @@ public sealed class KubernetesSidecarTests
     public async Task RunKubernetes_ServesTheClustersServiceThroughItsVirtualIP()
     {
         var (podPrefix, vip) = TestAddresses.Next();
-        var backends = Enumerable.Range(1, 2).Select(i => TestBackend.Start($"web-{i}", new IPEndPoint(IPAddress.Parse(podPrefix + i), 8080))).ToArray();
         await using var server = FakeApiServer.Start(IPAddress.Parse($"127.78.0.{Environment.ProcessId % 250 + 1}"));
+        var backends = ServeWeb(server, podPrefix, vip, pods: 2);
         var folder = Directory.CreateTempSubdirectory("fastproxy-k8s-sidecar-").FullName;
         try
         {
-            server.SetList(ServicesPath, Localize(FilterList(Fixture("services.json"), i => NameOf(i) == "web", "1000"), podPrefix, vip));
-            server.SetList(SlicesPath, Localize(FilterList(Fixture("endpointslices.json"), i => NameOf(i) == "web-7k2fq", "1000"), podPrefix, vip));
             var kubeconfig = server.WriteKubeconfig(folder);
 
             await using var sidecar = SidecarProcess.Start("run", "--kubernetes", "--kubeconfig", kubeconfig, "--node-address", podPrefix + "200", "--admin", "off", "--dns", "off");

@@ -81,6 +81,17 @@ internal sealed class KubernetesTestEnvironment : IAsyncDisposable
             .Replace("\"port\": 80,", $"\"port\": {ProxyTestEnvironment.ServicePort},", StringComparison.Ordinal)
             .Replace("\"port\":80,", $"\"port\":{ProxyTestEnvironment.ServicePort},", StringComparison.Ordinal);
 
+    /// <summary>
+    /// Web's pods as real backends on a test's own addresses (port 8080 of <paramref name="podPrefix"/>1..n), and
+    /// <paramref name="server"/> serving only the web service and its slice, moved onto those addresses.
+    /// </summary>
+    public static TestBackend[] ServeWeb(FakeApiServer server, string podPrefix, IPAddress vip, int pods)
+    {
+        server.SetList(ServicesPath, Localize(FilterList(Fixture("services.json"), i => NameOf(i) == "web", "1000"), podPrefix, vip));
+        server.SetList(SlicesPath, Localize(FilterList(Fixture("endpointslices.json"), i => NameOf(i) == "web-7k2fq", "1000"), podPrefix, vip));
+        return [.. Enumerable.Range(1, pods).Select(i => TestBackend.Start($"web-{i}", new IPEndPoint(IPAddress.Parse(podPrefix + i), 8080)))];
+    }
+
     public static string NameOf(JsonNode item) => item["metadata"]!["name"]!.GetValue<string>();
 
     /// <summary>Starts the source and waits until every resource was listed once.</summary>
