@@ -14,6 +14,15 @@ internal static class KindNames
         _ => null,
     };
 
+    /// <summary>The kind as manifests and the API spell it: <c>Service</c>, <c>Pod</c>, <c>EndpointSlice</c>, <c>Endpoints</c>.</summary>
+    public static string Name(ManifestObjectKind kind) => kind switch
+    {
+        ManifestObjectKind.Service => "Service",
+        ManifestObjectKind.Pod => "Pod",
+        ManifestObjectKind.EndpointSlice => "EndpointSlice",
+        _ => "Endpoints",
+    };
+
     public static string ApiVersion(ManifestObjectKind kind) => kind == ManifestObjectKind.EndpointSlice ? "discovery.k8s.io/v1" : "v1";
 
     /// <summary>The word the catalog's validation errors start with: <c>service</c>, <c>pod</c>, <c>endpointslice</c>, <c>endpoints</c>.</summary>

@@ -36,11 +36,13 @@ internal static partial class RunCommand
         TimeSpan DrainTimeout,
         IPEndPoint? Dns = null,
         bool DnsGiven = false,
-        string ClusterDomain = "cluster.local");
+        string ClusterDomain = "cluster.local",
+        KubernetesSource.Settings? Kubernetes = null);
 
     public static Command Create()
     {
         var files = SidecarOptions.Files("Manifest file or folder (*.yaml, *.yml, *.json) to serve; repeat for several.");
+        files.Required = false;   // or --kubernetes: KubernetesSource checks that exactly one is given
         var ns = SidecarOptions.Namespace();
         var cidr = SidecarOptions.ServiceCidr();
         var nodeAddresses = SidecarOptions.NodeAddresses();
@@ -56,6 +58,7 @@ internal static partial class RunCommand
         {
             files, ns, cidr, nodeAddresses, nodeName, zone, admin, adminToken, watch, noWatch, DrainTimeoutOption, dns, clusterDomain,
         };
+        KubernetesSource.AddTo(command, files);
         command.Validators.Add(result =>
         {
             if (result.GetResult(watch) is { Implicit: false } && result.GetResult(noWatch) is { Implicit: false })
@@ -65,7 +68,7 @@ internal static partial class RunCommand
         });
         command.SetAction((result, cancellationToken) => RunAsync(
             new Settings(
-                result.GetRequiredValue(files),
+                result.GetValue(files) ?? [],
                 result.GetRequiredValue(ns),
                 result.GetRequiredValue(cidr),
                 result.GetRequiredValue(nodeAddresses),
@@ -77,7 +80,8 @@ internal static partial class RunCommand
                 result.GetRequiredValue(DrainTimeoutOption),
                 SidecarOptions.EndPointOrNull(result.GetValue(dns)),
                 result.GetResult(dns) is { Implicit: false },
-                result.GetRequiredValue(clusterDomain)),
+                result.GetRequiredValue(clusterDomain),
+                KubernetesSource.Read(result, ns)),
             cancellationToken));
         return command;
     }
@@ -96,27 +100,40 @@ internal static partial class RunCommand
         var catalogOptions = SidecarOptions.CatalogOptions(settings.ServiceCidr, settings.NodeAddresses, settings.NodeName, settings.Zone);
         catalogOptions.LoggerFactory = loggerFactory;
 
-        // First load: anything wrong is printed and nothing is served.
-        var fingerprint = ManifestFiles.Fingerprint(settings.Paths);
-        var set = SidecarOptions.Load(settings.Paths, settings.Namespace);
-        if (set.HasErrors)
+        var catalog = new ServiceCatalog(catalogOptions);
+        var fingerprint = string.Empty;
+        var set = ManifestSet.Empty;
+        await using var kubernetes = settings.Kubernetes is { } kubernetesSettings
+            ? await KubernetesSource.StartAsync(kubernetesSettings, catalog, loggerFactory, cancellationToken).ConfigureAwait(false)
+            : null;
+        if (settings.Kubernetes is not null && kubernetes is null)
         {
-            SidecarOptions.WriteDiagnostics(Console.Error, set.Diagnostics);
-            await Console.Error.WriteLineAsync("fastproxy run: the manifests have errors (above); not serving.").ConfigureAwait(false);
             return 1;
         }
 
-        SidecarOptions.WriteDiagnostics(Console.Error, set.Diagnostics);   // warnings
-        var catalog = new ServiceCatalog(catalogOptions);
-        try
+        if (kubernetes is null)
         {
-            catalog.Apply(set.ToCatalogUpdate());
-        }
-        catch (CatalogValidationException ex)
-        {
-            SidecarOptions.WriteDiagnostics(Console.Error, SidecarOptions.Locate(set, ex, catalogOptions));
-            await Console.Error.WriteLineAsync("fastproxy run: the manifests have errors (above); not serving.").ConfigureAwait(false);
-            return 1;
+            // First load: anything wrong is printed and nothing is served.
+            fingerprint = ManifestFiles.Fingerprint(settings.Paths);
+            set = SidecarOptions.Load(settings.Paths, settings.Namespace);
+            if (set.HasErrors)
+            {
+                SidecarOptions.WriteDiagnostics(Console.Error, set.Diagnostics);
+                await Console.Error.WriteLineAsync("fastproxy run: the manifests have errors (above); not serving.").ConfigureAwait(false);
+                return 1;
+            }
+
+            SidecarOptions.WriteDiagnostics(Console.Error, set.Diagnostics);   // warnings
+            try
+            {
+                catalog.Apply(set.ToCatalogUpdate());
+            }
+            catch (CatalogValidationException ex)
+            {
+                SidecarOptions.WriteDiagnostics(Console.Error, SidecarOptions.Locate(set, ex, catalogOptions));
+                await Console.Error.WriteLineAsync("fastproxy run: the manifests have errors (above); not serving.").ConfigureAwait(false);
+                return 1;
+            }
         }
 
         // Created before the proxy, which must take its meter from it to appear on /metrics; disposed last.
@@ -159,9 +176,12 @@ internal static partial class RunCommand
                 }
             }
 
-            Console.WriteLine(Banner(catalog.Current, admin?.DashboardUri, dns?.LocalEndPoint, settings));
+            var source = kubernetes is null
+                ? (settings.Watch ? "  watching the manifests: changes are applied as they are saved" : "  not watching the manifests (--no-watch)")
+                : KubernetesSource.Describe(settings.Kubernetes!, kubernetes);
+            Console.WriteLine(Banner(catalog.Current, admin?.DashboardUri, dns?.LocalEndPoint, settings, source));
 
-            using var watcher = settings.Watch ? new ManifestWatcher(settings.Paths, PollInterval, fingerprint) : null;
+            using var watcher = settings.Watch && kubernetes is null ? new ManifestWatcher(settings.Paths, PollInterval, fingerprint) : null;
             var lastGood = set;
             try
             {
@@ -294,7 +314,7 @@ internal static partial class RunCommand
         }
     }
 
-    private static string Banner(CatalogSnapshot snapshot, Uri? dashboard, IPEndPoint? dns, Settings settings)
+    private static string Banner(CatalogSnapshot snapshot, Uri? dashboard, IPEndPoint? dns, Settings settings, string source)
     {
         var text = new StringBuilder();
         text.AppendLine().AppendLine($"FastProxy is running: {snapshot.Services.Count} service(s), catalog version {snapshot.Version}.");
@@ -332,7 +352,7 @@ internal static partial class RunCommand
         text.AppendLine(dashboard is null ? "  admin: off" : $"  admin: dashboard {dashboard}  (also /metrics, /api/services, /api/endpoints, /healthz)");
         var example = snapshot.Services.Keys.OrderBy(id => id.ToString(), StringComparer.Ordinal).Select(id => $"{id.Name}.{id.Namespace}.svc.{settings.ClusterDomain}").FirstOrDefault() ?? $"dns-version.{settings.ClusterDomain} TXT";
         text.AppendLine(dns is null ? (settings.Dns is null ? "  dns: off" : "  dns: not running (see above)") : $"  dns: {dns} (UDP and TCP) for {settings.ClusterDomain}; try: {SidecarDns.DigCommand(dns, example)}");
-        text.AppendLine(settings.Watch ? "  watching the manifests: changes are applied as they are saved" : "  not watching the manifests (--no-watch)");
+        text.AppendLine(source);
         text.AppendLine("Press Ctrl+C to stop.");
         return text.ToString();
     }

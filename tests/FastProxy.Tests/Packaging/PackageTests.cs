@@ -20,7 +20,7 @@ public sealed class PackageTests : IDisposable
     public void Dispose() => _work.Delete(recursive: true);
 
     [Fact]
-    public async Task Pack_MakesTheLibraryAndTheToolPackagesOnly_AndTheToolInstallsOfflineAndRuns()
+    public async Task Pack_MakesTheLibraryTheSourceAndTheToolPackagesOnly_AndTheToolInstallsOfflineAndRuns()
     {
         var packages = Path.Combine(_work.FullName, "packages");
         var configuration = typeof(PackageTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
@@ -30,7 +30,7 @@ public sealed class PackageTests : IDisposable
             ? Path.GetFileNameWithoutExtension(tool)["FastProxy.Sidecar.".Length..]
             : null;
         Assert.Equal(
-            [$"FastProxy.{version}.nupkg", $"FastProxy.{version}.snupkg", $"FastProxy.Manifests.{version}.nupkg", $"FastProxy.Manifests.{version}.snupkg", $"FastProxy.Sidecar.{version}.nupkg", $"FastProxy.Sidecar.{version}.snupkg"],
+            [$"FastProxy.{version}.nupkg", $"FastProxy.{version}.snupkg", $"FastProxy.Kubernetes.{version}.nupkg", $"FastProxy.Kubernetes.{version}.snupkg", $"FastProxy.Manifests.{version}.nupkg", $"FastProxy.Manifests.{version}.snupkg", $"FastProxy.Sidecar.{version}.nupkg", $"FastProxy.Sidecar.{version}.snupkg"],
             Directory.GetFiles(packages).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
         // The library: assembly, XML docs, README, MIT, repository, tags, the host abstractions it needs.
@@ -48,6 +48,15 @@ public sealed class PackageTests : IDisposable
             var dependencies = metadata.Descendants().Where(static e => e.Name.LocalName == "dependency").Select(static e => e.Attribute("id")!.Value).ToList();
             Assert.Contains("Microsoft.Extensions.Hosting.Abstractions", dependencies);
             Assert.DoesNotContain("Microsoft.Extensions.Hosting", dependencies); // abstractions only
+        }
+
+        // The Kubernetes source: its own package, on the official client and the manifest mapping.
+        using (var kubernetes = ZipFile.OpenRead(Path.Combine(packages, $"FastProxy.Kubernetes.{version}.nupkg")))
+        {
+            Assert.Contains("lib/net10.0/FastProxy.Kubernetes.dll", kubernetes.Entries.Select(static e => e.FullName));
+            var dependencies = Nuspec(kubernetes).Descendants().Where(static e => e.Name.LocalName == "dependency").Select(static e => e.Attribute("id")!.Value).ToList();
+            Assert.Contains("KubernetesClient", dependencies);
+            Assert.Contains("FastProxy.Manifests", dependencies);
         }
 
         // The sidecar: a .NET tool whose command is fastproxy.
