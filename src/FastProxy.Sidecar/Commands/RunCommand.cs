@@ -36,7 +36,8 @@ internal static partial class RunCommand
         TimeSpan DrainTimeout,
         IPEndPoint? Dns = null,
         bool DnsGiven = false,
-        string ClusterDomain = "cluster.local");
+        string ClusterDomain = "cluster.local",
+        bool ReusePort = false);
 
     public static Command Create()
     {
@@ -52,9 +53,10 @@ internal static partial class RunCommand
         var noWatch = SidecarOptions.NoWatch();
         var dns = SidecarOptions.Dns();
         var clusterDomain = SidecarOptions.ClusterDomain();
+        var reusePort = SidecarOptions.ReusePort();
         var command = new Command("run", "Serve the Services in the manifests (Service, Pod, Endpoints, EndpointSlice) and reload them when the files change.")
         {
-            files, ns, cidr, nodeAddresses, nodeName, zone, admin, adminToken, watch, noWatch, DrainTimeoutOption, dns, clusterDomain,
+            files, ns, cidr, nodeAddresses, nodeName, zone, admin, adminToken, watch, noWatch, DrainTimeoutOption, dns, clusterDomain, reusePort,
         };
         command.Validators.Add(result =>
         {
@@ -77,7 +79,8 @@ internal static partial class RunCommand
                 result.GetRequiredValue(DrainTimeoutOption),
                 SidecarOptions.EndPointOrNull(result.GetValue(dns)),
                 result.GetResult(dns) is { Implicit: false },
-                result.GetRequiredValue(clusterDomain)),
+                result.GetRequiredValue(clusterDomain),
+                result.GetValue(reusePort)),
             cancellationToken));
         return command;
     }
@@ -122,7 +125,7 @@ internal static partial class RunCommand
         // Created before the proxy, which must take its meter from it to appear on /metrics; disposed last.
         using var telemetry = new SidecarTelemetry();
         await using var proxy = new ProxyServerBuilder(catalog)
-            .UseSockets()
+            .UseSockets(options => options.ReusePort = settings.ReusePort)
             .UseLoggerFactory(loggerFactory)
             .UseSidecarTelemetry(telemetry)
             .Configure(options => options.ShutdownTimeout = settings.DrainTimeout)
