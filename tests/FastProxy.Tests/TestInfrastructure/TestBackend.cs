@@ -54,6 +54,23 @@ internal sealed class TestBackend : IAsyncDisposable
         return [first, .. Enumerable.Range(2, count - 1).Select(i => Start($"{namePrefix}-{i}", new IPEndPoint(IPAddress.Parse(addressPrefix + i), port)))];
     }
 
+    /// <summary>
+    /// Stops like a pod that terminates gracefully: closes the listener (new connections are refused) and
+    /// waits, up to <paramref name="grace"/>, for the connections it serves to end on their own. Returns
+    /// how many were still open then (<see cref="DisposeAsync"/> cuts those).
+    /// </summary>
+    public async Task<int> StopAcceptingAsync(TimeSpan grace)
+    {
+        _listener.Dispose();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (Active > 0 && waited.Elapsed < grace)
+        {
+            await Task.Delay(10);
+        }
+
+        return Active;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)

@@ -1,0 +1,180 @@
+using System.Collections.Concurrent;
+
+namespace FastProxy.Tests.Reliability;
+
+/// <summary>What a churner did, for the assertions and the table row.</summary>
+internal sealed class ChurnCounts
+{
+    public int Added;
+    public int Removed;
+    public int RemovedBackendFirst;
+    public int RelabelledOut;
+    public int RelabelledIn;
+    public int Publishes;
+    public int ConnectionsCut;
+
+    public override string ToString() =>
+        $"{Added} added, {Removed} removed, {RemovedBackendFirst} crashed then removed, {RelabelledOut}/{RelabelledIn} relabelled out/in";
+}
+
+/// <summary>
+/// Changes one set of pods of the churned service many times a second: adds pods (backend first, then
+/// the pod), removes them (the catalog stops routing, then the backend stops as a terminating pod would;
+/// or, when <see cref="BackendDiesFirst"/> allows, the harsher order: the backend's listener is gone
+/// before the catalog hears of it, so the proxy's retry on another pod must save the client), and
+/// relabels them out of and back into the selector. Never leaves fewer than <see cref="MinSelected"/>
+/// live pods in the selector. How the set is published is the subclass's: catalog updates or manifests.
+/// </summary>
+internal abstract class PodChurner(ProxyServer proxy, string prefix, int minSelected, int maxPods) : IAsyncDisposable
+{
+    /// <summary>How long after a pod's backend dies the catalog hears of it, in the harsh removal order.</summary>
+    private static readonly TimeSpan CrashNoticeDelay = TimeSpan.FromMilliseconds(50);
+    private readonly ConcurrentBag<Task> _stopping = [];
+    private readonly Random _random = new(prefix.GetHashCode(StringComparison.Ordinal));
+
+    public ChurnCounts Counts { get; } = new();
+
+    /// <summary>The live pods, in the catalog or being added; only the churner's loop touches it.</summary>
+    protected List<ChurnPod> Pods { get; } = [];
+
+    protected int MinSelected => minSelected;
+
+    /// <summary>Whether the harsh removal order is allowed (another writer keeps a live pod in the selector meanwhile).</summary>
+    public bool BackendDiesFirst { get; init; }
+
+    /// <summary>Starts <paramref name="count"/> pods and publishes them.</summary>
+    public async Task StartAsync(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Pods.Add(ChurnPod.Start(prefix));
+            Counts.Added++;
+        }
+
+        await PublishAndWaitAsync();
+    }
+
+    /// <summary>Makes one change every <paramref name="interval"/> until <paramref name="stop"/> is cancelled.</summary>
+    public async Task RunAsync(TimeSpan interval, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                await ChangeOnceAsync();
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Removes every pod (routing first) and waits until every backend stopped.</summary>
+    public async Task StopAllAsync()
+    {
+        var all = Pods.ToList();
+        Pods.Clear();
+        await PublishAndWaitAsync();
+        foreach (var pod in all)
+        {
+            _stopping.Add(StopAndCountAsync(pod));
+        }
+
+        await Task.WhenAll(_stopping).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Stops whatever backend is still running (after a failed run; <see cref="StopAllAsync"/> leaves none).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var pod in Pods)
+        {
+            await pod.Backend.DisposeAsync();
+        }
+
+        Pods.Clear();
+        await Task.WhenAll(_stopping).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Publishes the current <see cref="Pods"/>; returns the catalog version it produced.</summary>
+    protected abstract long Publish();
+
+    /// <summary>Waits until the proxy applies <paramref name="version"/>.</summary>
+    protected Task WhenAppliedAsync(long version) => proxy.WhenAppliedAsync(version).WaitAsync(TimeSpan.FromSeconds(10));
+
+    private async Task PublishAndWaitAsync()
+    {
+        var version = Publish();
+        Counts.Publishes++;
+        await WhenAppliedAsync(version);
+    }
+
+    private async Task ChangeOnceAsync()
+    {
+        var selected = Pods.Where(p => p.Selected).ToList();
+        var parked = Pods.Where(p => !p.Selected).ToList();
+        switch (_random.Next(6))
+        {
+            case 0 when Pods.Count < maxPods:
+                Pods.Add(ChurnPod.Start(prefix));
+                Counts.Added++;
+                break;
+            case 1 when parked.Count > 0:
+                await RemoveAsync(parked[_random.Next(parked.Count)], backendFirst: false);
+                return;
+            case 2 when selected.Count > minSelected:
+                await RemoveAsync(selected[_random.Next(selected.Count)], backendFirst: BackendDiesFirst && _random.Next(2) == 0);
+                return;
+            case 3 when selected.Count > minSelected:
+                selected[_random.Next(selected.Count)].Selected = false;
+                Counts.RelabelledOut++;
+                break;
+            case 4 when parked.Count > 0:
+                parked[_random.Next(parked.Count)].Selected = true;
+                Counts.RelabelledIn++;
+                break;
+            default:
+                // Nothing changed: publish anyway (a manifest reload that finds no change still reads and diffs).
+                break;
+        }
+
+        Counts.Publishes++;
+        Publish();
+    }
+
+    private async Task RemoveAsync(ChurnPod pod, bool backendFirst)
+    {
+        Pods.Remove(pod);
+        if (backendFirst)
+        {
+            // The pod crashed: new connections to it are refused, and the catalog hears of it a little later
+            // (the proxy's connects meanwhile fail and go to another pod); its open connections finish.
+            await pod.Backend.StopAcceptingAsync(TimeSpan.Zero);
+            await Task.Delay(CrashNoticeDelay);
+            Counts.RemovedBackendFirst++;
+        }
+        else
+        {
+            Counts.Removed++;
+        }
+
+        var version = Publish();
+        Counts.Publishes++;
+        _stopping.Add(StopAfterAsync(version, pod));
+    }
+
+    private async Task StopAfterAsync(long version, ChurnPod pod)
+    {
+        await WhenAppliedAsync(version);
+        // A connection whose pick came just before the update may still be in the pod's accept queue:
+        // wait as a preStop hook does before the listener closes (closing it would reset that connection).
+        await Task.Delay(100);
+        await StopAndCountAsync(pod);
+    }
+
+    private async Task StopAndCountAsync(ChurnPod pod)
+    {
+        var cut = await pod.StopAsync();
+        Interlocked.Add(ref Counts.ConnectionsCut, cut);
+    }
+}
