@@ -5,7 +5,7 @@ namespace FastProxy.Tests.Reliability;
 
 /// <summary>Churns its pods through the catalog's API, one <see cref="CatalogUpdate"/> per change (the way a discovery source does).</summary>
 internal sealed class ApiPodChurner(ServiceCatalog catalog, ProxyServer proxy, string prefix, int minSelected, int maxPods)
-    : PodChurner(proxy, prefix, minSelected, maxPods)
+    : CatalogPodChurner(proxy, prefix, minSelected, maxPods)
 {
     private readonly HashSet<string> _published = new(StringComparer.Ordinal);
 

@@ -75,12 +75,12 @@ public sealed class CapacityTests(ITestOutputHelper output)
                 var echoed = await ForEachAsync(clients, client => EchoLoad.EchoAsync(client, new byte[64]));
                 Assert.True(echoed.Failed == 0, $"{echoed.Failed} of {Connections} held connections no longer echo after {hold}: {echoed.FirstError}");
 
-                var perWorker = holding.Zip(idle, (h, i) => (Fds: h.FileDescriptors - i.FileDescriptors, Pipes: h.Pipes - i.Pipes, Rss: h.ResidentBytes - i.ResidentBytes)).ToList();
+                var perWorker = holding.Zip(idle, (h, i) => (Sockets: h.Sockets - i.Sockets, Pipes: h.Pipes - i.Pipes, Rss: h.ResidentBytes - i.ResidentBytes)).ToList();
                 output.WriteLine($"idle: {string.Join(", ", idle)}; holding: {string.Join(", ", holding)}");
 
                 // Two sockets per proxied connection (client side and pod side), spread over the workers by the kernel.
-                Assert.InRange(perWorker.Sum(w => w.Fds), (2 * Connections) - 20, (2 * Connections) + 20);
-                Assert.All(perWorker, w => Assert.True(w.Fds > 0, "a worker got no connection: SO_REUSEPORT did not spread them"));
+                Assert.InRange(perWorker.Sum(w => w.Sockets), (2 * Connections) - 20, (2 * Connections) + 20);
+                Assert.All(perWorker, w => Assert.True(w.Sockets > 0, "a worker got no connection: SO_REUSEPORT did not spread them"));
                 // Idle held connections move no bulk data, so the splice path opened no pipe for them.
                 Assert.All(perWorker, w => Assert.True(w.Pipes <= 2, $"{w.Pipes} pipes opened by held idle connections"));
 
@@ -90,17 +90,17 @@ public sealed class CapacityTests(ITestOutputHelper output)
                 }
 
                 var settled = await Settle.UntilAsync(
-                    () => workers.Select(w => ProcessFootprint.Of(w.Id).FileDescriptors).ToList(),
-                    fds => fds.Zip(idle).All(p => p.First <= p.Second.FileDescriptors + 8),
+                    () => workers.Select(w => ProcessFootprint.Of(w.Id).Sockets).ToList(),
+                    sockets => sockets.Zip(idle).All(p => p.First <= p.Second.Sockets),
                     TimeSpan.FromSeconds(30));
-                Assert.True(settled.Zip(idle).All(p => p.First <= p.Second.FileDescriptors + 8), $"worker descriptors after close: {string.Join(", ", settled)}; idle {string.Join(", ", idle.Select(i => i.FileDescriptors))}");
+                Assert.True(settled.Zip(idle).All(p => p.First <= p.Second.Sockets), $"worker sockets after close: {string.Join(", ", settled)}; idle {string.Join(", ", idle.Select(i => i.Sockets))}");
 
                 var rssPerConnection = perWorker.Sum(w => w.Rss) / (double)Connections / 1024;
                 new ReliabilityRow(
                     "Capacity: 10,000 held connections",
-                    Invariant($"{Connections:N0} concurrent connections held {hold.TotalSeconds:F0} s through {Workers} sidecar workers sharing the VIP (--reuse-port; {string.Join(" / ", perWorker.Select(w => w.Fds / 2))} connections each), {Pods} echo pods in a separate process"),
+                    Invariant($"{Connections:N0} concurrent connections held {hold.TotalSeconds:F0} s through {Workers} sidecar workers sharing the VIP (--reuse-port; {string.Join(" / ", perWorker.Select(w => w.Sockets / 2))} connections each), {Pods} echo pods in a separate process"),
                     Invariant($"every connection: greeting + 64 B echo when opened and again after the hold; open-file limit {limit} per process"),
-                    Invariant($"0 of {Connections:N0}; proxy RSS +{rssPerConnection:F1} KiB per held connection, 2 fds and 0 pipes per connection, descriptors back to idle after close"),
+                    Invariant($"0 of {Connections:N0}; proxy RSS +{rssPerConnection:F1} KiB per held connection, 2 sockets and 0 pipes per connection, sockets back to idle after close"),
                     ReliabilityRow.FilterCommand(nameof(CapacityTests))).Record(output);
             }
             finally
@@ -142,40 +142,8 @@ public sealed class CapacityTests(ITestOutputHelper output)
         return (failed, first);
     }
 
-    private static string Manifest()
-    {
-        var yaml = new System.Text.StringBuilder(Invariant($"""
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: capacity
-            spec:
-              clusterIP: {Service.Address}
-              selector:
-                app: capacity
-              ports:
-              - port: {Service.Port}
-                targetPort: {PodPort}
-
-            """));
-        for (var i = 1; i <= Pods; i++)
-        {
-            yaml.Append(CultureInfo.InvariantCulture, $"""
-                ---
-                apiVersion: v1
-                kind: Pod
-                metadata:
-                  name: pod-{i}
-                  labels:
-                    app: capacity
-                status:
-                  podIP: {PodPrefix}{i}
-
-                """);
-        }
-
-        return yaml.ToString();
-    }
+    private static string Manifest() => ServiceYaml.Render(
+        "capacity", Service, PodPort, "capacity", Enumerable.Range(1, Pods).Select(i => (Invariant($"pod-{i}"), "capacity", IPAddress.Parse(Invariant($"{PodPrefix}{i}")))));
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -68,7 +68,7 @@ public sealed class ChurnUnderLoadTests(ITestOutputHelper output)
         var catalog = new ServiceCatalog();
         var proxy = new ProxyServerBuilder(catalog).UseSockets().Configure(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2)).Build();
         await proxy.StartAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        await using var manifest = new ManifestPodChurner(catalog, proxy, virtualIP, ServicePort, "m", minSelected: 1, maxPods: 5);
+        await using var manifest = new ManifestPodChurner(catalog, proxy, new IPEndPoint(virtualIP, ServicePort), "m", minSelected: 1, maxPods: 5);
         await using var api = new ApiPodChurner(catalog, proxy, "a", minSelected: 0, maxPods: 5) { BackendDiesFirst = true };
         var load = new EchoLoad();
         using var failedConnects = new FailedConnectCounter();

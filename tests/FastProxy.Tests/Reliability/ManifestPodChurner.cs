@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Net;
-using System.Text;
 using FastProxy.Catalog;
 using FastProxy.Manifests;
 
@@ -11,18 +9,16 @@ namespace FastProxy.Tests.Reliability;
 /// (the Service and this churner's Pods) is written as YAML, read by <see cref="ManifestReader"/>, diffed
 /// against the previous set and applied. Every publish is one reload, changed or not.
 /// </summary>
-internal sealed class ManifestPodChurner(ServiceCatalog catalog, ProxyServer proxy, IPAddress virtualIP, int servicePort, string prefix, int minSelected, int maxPods)
-    : PodChurner(proxy, prefix, minSelected, maxPods)
+internal sealed class ManifestPodChurner(ServiceCatalog catalog, ProxyServer proxy, IPEndPoint service, string prefix, int minSelected, int maxPods)
+    : CatalogPodChurner(proxy, prefix, minSelected, maxPods)
 {
     private ManifestSet? _previous;
-
-    public const string ServiceName = "churn";
 
     public int Reloads { get; private set; }
 
     protected override long Publish()
     {
-        var set = ManifestReader.Parse(Render(), "churn.yaml");
+        var set = ManifestReader.Parse(Render(service), "churn.yaml");
         if (set.HasErrors)
         {
             throw new InvalidOperationException("The churn manifests do not read: " + string.Join("; ", set.Diagnostics));
@@ -32,40 +28,5 @@ internal sealed class ManifestPodChurner(ServiceCatalog catalog, ProxyServer pro
         _previous = set;
         Reloads++;
         return update.IsEmpty ? catalog.Current.Version : catalog.Apply(update).Version;
-    }
-
-    private string Render()
-    {
-        var yaml = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"""
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: {ServiceName}
-            spec:
-              clusterIP: {virtualIP}
-              selector:
-                app: {ChurnPod.App}
-              ports:
-              - port: {servicePort}
-                targetPort: {ChurnPod.Port}
-
-            """));
-        foreach (var pod in Pods)
-        {
-            yaml.Append(CultureInfo.InvariantCulture, $"""
-                ---
-                apiVersion: v1
-                kind: Pod
-                metadata:
-                  name: {pod.Name}
-                  labels:
-                    app: {pod.AppLabel}
-                status:
-                  podIP: {pod.Address}
-
-                """);
-        }
-
-        return yaml.ToString();
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 
 namespace FastProxy.Tests.Reliability;
 
@@ -23,9 +24,10 @@ internal sealed class ChurnCounts
 /// or, when <see cref="BackendDiesFirst"/> allows, the harsher order: the backend's listener is gone
 /// before the catalog hears of it, so the proxy's retry on another pod must save the client), and
 /// relabels them out of and back into the selector. Never leaves fewer than <see cref="MinSelected"/>
-/// live pods in the selector. How the set is published is the subclass's: catalog updates or manifests.
+/// live pods in the selector. How the set is published, and how the churner knows the proxy serves it,
+/// is the subclass's: catalog updates, manifests read in process, or manifest files a sidecar watches.
 /// </summary>
-internal abstract class PodChurner(ProxyServer proxy, string prefix, int minSelected, int maxPods) : IAsyncDisposable
+internal abstract class PodChurner(string prefix, int minSelected, int maxPods) : IAsyncDisposable
 {
     /// <summary>How long after a pod's backend dies the catalog hears of it, in the harsh removal order.</summary>
     private static readonly TimeSpan CrashNoticeDelay = TimeSpan.FromMilliseconds(50);
@@ -37,7 +39,8 @@ internal abstract class PodChurner(ProxyServer proxy, string prefix, int minSele
     /// <summary>The live pods, in the catalog or being added; only the churner's loop touches it.</summary>
     protected List<ChurnPod> Pods { get; } = [];
 
-    protected int MinSelected => minSelected;
+    /// <summary>The churned service's name, when a churner's manifests declare it.</summary>
+    public const string ServiceName = "churn";
 
     /// <summary>Whether the harsh removal order is allowed (another writer keeps a live pod in the selector meanwhile).</summary>
     public bool BackendDiesFirst { get; init; }
@@ -51,7 +54,7 @@ internal abstract class PodChurner(ProxyServer proxy, string prefix, int minSele
             Counts.Added++;
         }
 
-        await PublishAndWaitAsync();
+        await PublishAndWaitAsync([]);
     }
 
     /// <summary>Makes one change every <paramref name="interval"/> until <paramref name="stop"/> is cancelled.</summary>
@@ -75,7 +78,7 @@ internal abstract class PodChurner(ProxyServer proxy, string prefix, int minSele
     {
         var all = Pods.ToList();
         Pods.Clear();
-        await PublishAndWaitAsync();
+        await PublishAndWaitAsync(all);
         foreach (var pod in all)
         {
             _stopping.Add(StopAndCountAsync(pod));
@@ -96,17 +99,21 @@ internal abstract class PodChurner(ProxyServer proxy, string prefix, int minSele
         await Task.WhenAll(_stopping).WaitAsync(TimeSpan.FromSeconds(30));
     }
 
-    /// <summary>Publishes the current <see cref="Pods"/>; returns the catalog version it produced.</summary>
+    /// <summary>Publishes the current <see cref="Pods"/>; returns what <see cref="WhenAppliedAsync"/> waits for (a catalog version).</summary>
     protected abstract long Publish();
 
-    /// <summary>Waits until the proxy applies <paramref name="version"/>.</summary>
-    protected Task WhenAppliedAsync(long version) => proxy.WhenAppliedAsync(version).WaitAsync(TimeSpan.FromSeconds(10));
+    /// <summary>Completes when the proxy serves the publish that returned <paramref name="published"/>, routing to none of <paramref name="removed"/>.</summary>
+    protected abstract Task WhenAppliedAsync(long published, IReadOnlyList<ChurnPod> removed);
 
-    private async Task PublishAndWaitAsync()
+    /// <summary>The YAML of the service <paramref name="service"/> selecting this churner's pods.</summary>
+    protected string Render(IPEndPoint service) =>
+        ServiceYaml.Render(ServiceName, service, ChurnPod.Port, ChurnPod.App, Pods.Select(p => (p.Name, p.AppLabel, p.Address)));
+
+    private async Task PublishAndWaitAsync(IReadOnlyList<ChurnPod> removed)
     {
         var version = Publish();
         Counts.Publishes++;
-        await WhenAppliedAsync(version);
+        await WhenAppliedAsync(version, removed);
     }
 
     private async Task ChangeOnceAsync()
@@ -165,7 +172,7 @@ internal abstract class PodChurner(ProxyServer proxy, string prefix, int minSele
 
     private async Task StopAfterAsync(long version, ChurnPod pod)
     {
-        await WhenAppliedAsync(version);
+        await WhenAppliedAsync(version, [pod]);
         // A connection whose pick came just before the update may still be in the pod's accept queue:
         // wait as a preStop hook does before the listener closes (closing it would reset that connection).
         await Task.Delay(100);
