@@ -13,6 +13,7 @@ internal sealed class ChurnPod
     public const int Port = 18090;
     public const string App = "churn";
     public const string ParkedApp = "churn-parked";
+    private static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(250);
     private static int _incarnations;
 
     private ChurnPod(string name, TestBackend backend)
@@ -49,11 +50,22 @@ internal sealed class ChurnPod
     };
 
     /// <summary>
-    /// Ends the incarnation as a terminating pod does once the catalog stopped routing to it: its listener
-    /// closes and the connections it serves finish (bounded). Returns how many had to be cut.
+    /// Ends the incarnation as a terminating pod does once the catalog stopped routing to it: after a quiet
+    /// period with no new connection (a preStop sleep: a connection the proxy picked this pod for just
+    /// before the update may still be connecting), its listener closes and the connections it serves finish
+    /// (bounded). Returns how many had to be cut.
     /// </summary>
     public async Task<int> StopAsync()
     {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        int accepted;
+        do
+        {
+            accepted = Backend.Accepted;
+            await Task.Delay(QuietPeriod);
+        }
+        while ((Backend.Accepted != accepted || Backend.AcceptQueueLength > 0) && waited.Elapsed < TimeSpan.FromSeconds(10));
+
         var cut = await Backend.StopAcceptingAsync(TimeSpan.FromSeconds(10));
         await Backend.DisposeAsync();
         return cut;

@@ -41,6 +41,7 @@ public sealed class ChurnUnderLoadTests(ITestOutputHelper output)
 
         Assert.True(run.Load.Failed == 0, $"{run.Load.Failed} of {run.Load.Succeeded + run.Load.Failed} client connections failed; first errors:\n{string.Join('\n', run.Load.Errors)}");
         Assert.True(run.Load.Succeeded > 0, "the load generator made no connection");
+        Assert.Equal(run.Load.Succeeded, run.BackendConnections);   // each client connection reached exactly one pod once
         Assert.Equal(0, run.ActiveAfterLoad);
         Assert.Equal(0, run.Api.ConnectionsCut + run.Manifest.ConnectionsCut);
         Assert.True(run.Api.RemovedBackendFirst > 0 && run.Api.Removed > 0 && run.Manifest.Removed > 0, $"removals missing: api {run.Api}; manifests {run.Manifest}");
@@ -96,7 +97,7 @@ public sealed class ChurnUnderLoadTests(ITestOutputHelper output)
             await manifest.StopAllAsync();
             var active = await Settle.UntilAsync(() => proxy.ActiveConnections, n => n == 0, TimeSpan.FromSeconds(10));
             output.WriteLine($"{virtualIP}: {load.Succeeded} ok, {load.Failed} failed in {elapsed}; api {api.Counts}; manifests {manifest.Counts}, {manifest.Reloads} reloads; {failedConnects.Failed} failed connects retried; {load.Pods.Count} pods served");
-            return new ChurnRun(load, manifest.Counts, api.Counts, active, elapsed, failedConnects.Failed);
+            return new ChurnRun(load, manifest.Counts, api.Counts, active, elapsed, failedConnects.Failed, api.BackendConnections + manifest.BackendConnections);
         }
         finally
         {
@@ -108,5 +109,5 @@ public sealed class ChurnUnderLoadTests(ITestOutputHelper output)
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private sealed record ChurnRun(EchoLoad Load, ChurnCounts Manifest, ChurnCounts Api, int ActiveAfterLoad, TimeSpan Elapsed, long FailedConnects);
+    private sealed record ChurnRun(EchoLoad Load, ChurnCounts Manifest, ChurnCounts Api, int ActiveAfterLoad, TimeSpan Elapsed, long FailedConnects, long BackendConnections);
 }

@@ -11,11 +11,19 @@ namespace FastProxy.Tests.Reliability;
 internal sealed class FilePodChurner(string file, IPEndPoint service, string prefix, int minSelected, int maxPods) : PodChurner(prefix, minSelected, maxPods)
 {
     private static readonly TimeSpan ApplyBound = TimeSpan.FromSeconds(30);
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private static readonly HttpClient Http = CreateHttp();
 
     /// <summary>The sidecar's <c>/api/endpoints</c>; null until it runs (publishes before then need no wait).</summary>
     public Uri? EndpointsApi { get; set; }
 
+
+    /// <summary>One connection per request (closed after it), so the test leaves no socket open in the sidecar.</summary>
+    private static HttpClient CreateHttp()
+    {
+        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        http.DefaultRequestHeaders.ConnectionClose = true;
+        return http;
+    }
 
     protected override long Publish()
     {

@@ -32,9 +32,13 @@ internal abstract class PodChurner(string prefix, int minSelected, int maxPods) 
     /// <summary>How long after a pod's backend dies the catalog hears of it, in the harsh removal order.</summary>
     private static readonly TimeSpan CrashNoticeDelay = TimeSpan.FromMilliseconds(50);
     private readonly ConcurrentBag<Task> _stopping = [];
+    private readonly List<ChurnPod> _started = [];
     private readonly Random _random = new(prefix.GetHashCode(StringComparison.Ordinal));
 
     public ChurnCounts Counts { get; } = new();
+
+    /// <summary>Connections the backends of every incarnation accepted: one per client connection the proxy forwarded, no more.</summary>
+    public long BackendConnections => _started.Sum(p => (long)p.Backend.Accepted);
 
     /// <summary>The live pods, in the catalog or being added; only the churner's loop touches it.</summary>
     protected List<ChurnPod> Pods { get; } = [];
@@ -50,8 +54,7 @@ internal abstract class PodChurner(string prefix, int minSelected, int maxPods) 
     {
         for (var i = 0; i < count; i++)
         {
-            Pods.Add(ChurnPod.Start(prefix));
-            Counts.Added++;
+            Add();
         }
 
         await PublishAndWaitAsync([]);
@@ -123,8 +126,7 @@ internal abstract class PodChurner(string prefix, int minSelected, int maxPods) 
         switch (_random.Next(6))
         {
             case 0 when Pods.Count < maxPods:
-                Pods.Add(ChurnPod.Start(prefix));
-                Counts.Added++;
+                Add();
                 break;
             case 1 when parked.Count > 0:
                 await RemoveAsync(parked[_random.Next(parked.Count)], backendFirst: false);
@@ -149,14 +151,24 @@ internal abstract class PodChurner(string prefix, int minSelected, int maxPods) 
         Publish();
     }
 
+    private void Add()
+    {
+        var pod = ChurnPod.Start(prefix);
+        Pods.Add(pod);
+        _started.Add(pod);
+        Counts.Added++;
+    }
+
     private async Task RemoveAsync(ChurnPod pod, bool backendFirst)
     {
         Pods.Remove(pod);
         if (backendFirst)
         {
             // The pod crashed: new connections to it are refused, and the catalog hears of it a little later
-            // (the proxy's connects meanwhile fail and go to another pod); its open connections finish.
-            await pod.Backend.StopAcceptingAsync(TimeSpan.Zero);
+            // (the proxy's connects meanwhile fail and go to another pod); its open connections finish. It
+            // crashes when its accept queue is empty: connections already queued in a crashing pod's kernel
+            // are lost with it, through any L4 proxy, like the ones it was serving.
+            await pod.Backend.StopAcceptingAsync(TimeSpan.FromSeconds(2));
             await Task.Delay(CrashNoticeDelay);
             Counts.RemovedBackendFirst++;
         }
@@ -173,9 +185,6 @@ internal abstract class PodChurner(string prefix, int minSelected, int maxPods) 
     private async Task StopAfterAsync(long version, ChurnPod pod)
     {
         await WhenAppliedAsync(version, [pod]);
-        // A connection whose pick came just before the update may still be in the pod's accept queue:
-        // wait as a preStop hook does before the listener closes (closing it would reset that connection).
-        await Task.Delay(100);
         await StopAndCountAsync(pod);
     }
 
