@@ -28,6 +28,7 @@ public sealed class ChurnUnderLoadTests(ITestOutputHelper output)
     // the run makes tens of thousands, so 200 B each would already exceed it.
     private const long HeapSlackBytes = 4 * 1024 * 1024;
     private const int FdSlack = 8;
+    private static readonly TimeSpan CrashWindow = TimeSpan.FromMilliseconds(100);
 
     [Fact]
     public async Task Pods_added_removed_relabelled_and_reloaded_under_load_fail_no_client_and_leak_nothing()
@@ -39,9 +40,13 @@ public sealed class ChurnUnderLoadTests(ITestOutputHelper output)
         var duration = SoakSettings.DurationOr(TimeSpan.FromSeconds(20));
         var run = await RunAsync(duration, virtualIP: IPAddress.Parse("127.99.0.1"));
 
-        Assert.True(run.Load.Failed == 0, $"{run.Load.Failed} of {run.Load.Succeeded + run.Load.Failed} client connections failed; first errors:\n{string.Join('\n', run.Load.Errors)}");
+        // The one loss no L4 proxy can prevent: a connection already handed to a pod (complete in its kernel's
+        // accept queue) when the pod crashed is reset with it. Only failures before any pod byte, within
+        // CrashWindow after a crash, are counted as that; every other failure fails the test.
+        var withCrash = run.Load.FailedBeforeGreeting.Count(f => run.Crashes.Any(c => f >= c && Stopwatch.GetElapsedTime(c, f) < CrashWindow));
+        Assert.True(run.Load.Failed == withCrash, $"{run.Load.Failed - withCrash} of {run.Load.Succeeded + run.Load.Failed} client connections failed (besides {withCrash} queued in a crashing pod); first errors:\n{string.Join('\n', run.Load.Errors)}");
         Assert.True(run.Load.Succeeded > 0, "the load generator made no connection");
-        Assert.Equal(run.Load.Succeeded, run.BackendConnections);   // each client connection reached exactly one pod once
+        Assert.Equal(run.Load.Succeeded, run.BackendConnections);   // each completed client connection reached exactly one pod once
         Assert.Equal(0, run.ActiveAfterLoad);
         Assert.Equal(0, run.Api.ConnectionsCut + run.Manifest.ConnectionsCut);
         Assert.True(run.Api.RemovedBackendFirst > 0 && run.Api.Removed > 0 && run.Manifest.Removed > 0, $"removals missing: api {run.Api}; manifests {run.Manifest}");
@@ -60,7 +65,7 @@ public sealed class ChurnUnderLoadTests(ITestOutputHelper output)
             "Churn under load (in process)",
             Invariant($"{Loops} client loops, {run.Load.Succeeded:N0} connections in {seconds:F0} s ({rate:N0}/s), each greeting + 256 B echo + half-close, over {run.Load.Pods.Count} pod incarnations"),
             Invariant($"{run.Manifest.Publishes / seconds:F0} manifest reloads/s ({run.Manifest}); {run.Api.Publishes / seconds:F0} API updates/s ({run.Api}); {run.FailedConnects:N0} connects to crashed pods, each retried on another pod; at least one live pod selected throughout"),
-            Invariant($"0 failed connections; 0 open after; fds {before.FileDescriptors}->{after.FileDescriptors}, heap {Mib(before.ManagedHeapBytes)}->{Mib(after.ManagedHeapBytes)} MiB, threads {before.Threads}->{after.Threads}"),
+            Invariant($"0 failed connections, except {withCrash} already queued in a crashing pod's kernel (reset with it); 0 open after; fds {before.FileDescriptors}->{after.FileDescriptors}, heap {Mib(before.ManagedHeapBytes)}->{Mib(after.ManagedHeapBytes)} MiB, threads {before.Threads}->{after.Threads}"),
             ReliabilityRow.FilterCommand(nameof(ChurnUnderLoadTests))).Record(output);
     }
 
@@ -97,7 +102,7 @@ public sealed class ChurnUnderLoadTests(ITestOutputHelper output)
             await manifest.StopAllAsync();
             var active = await Settle.UntilAsync(() => proxy.ActiveConnections, n => n == 0, TimeSpan.FromSeconds(10));
             output.WriteLine($"{virtualIP}: {load.Succeeded} ok, {load.Failed} failed in {elapsed}; api {api.Counts}; manifests {manifest.Counts}, {manifest.Reloads} reloads; {failedConnects.Failed} failed connects retried; {load.Pods.Count} pods served");
-            return new ChurnRun(load, manifest.Counts, api.Counts, active, elapsed, failedConnects.Failed, api.BackendConnections + manifest.BackendConnections);
+            return new ChurnRun(load, manifest.Counts, api.Counts, active, elapsed, failedConnects.Failed, api.BackendConnections + manifest.BackendConnections, api.Crashes);
         }
         finally
         {
@@ -109,5 +114,5 @@ public sealed class ChurnUnderLoadTests(ITestOutputHelper output)
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private sealed record ChurnRun(EchoLoad Load, ChurnCounts Manifest, ChurnCounts Api, int ActiveAfterLoad, TimeSpan Elapsed, long FailedConnects, long BackendConnections);
+    private sealed record ChurnRun(EchoLoad Load, ChurnCounts Manifest, ChurnCounts Api, int ActiveAfterLoad, TimeSpan Elapsed, long FailedConnects, long BackendConnections, IReadOnlyCollection<long> Crashes);
 }

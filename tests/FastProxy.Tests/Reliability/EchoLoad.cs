@@ -15,6 +15,7 @@ internal sealed class EchoLoad
     private const int MaxErrorsKept = 10;
     private readonly ConcurrentQueue<string> _errors = new();
     private readonly ConcurrentDictionary<string, int> _pods = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<long> _failedBeforeGreeting = new();
     private long _succeeded;
     private long _failed;
 
@@ -24,6 +25,9 @@ internal sealed class EchoLoad
 
     /// <summary>The first errors seen, for the failure message.</summary>
     public IReadOnlyCollection<string> Errors => _errors;
+
+    /// <summary>When (<see cref="Stopwatch.GetTimestamp"/>) each connection failed that had not heard any pod yet.</summary>
+    public IReadOnlyCollection<long> FailedBeforeGreeting => _failedBeforeGreeting;
 
     /// <summary>Connections served per pod name.</summary>
     public IReadOnlyDictionary<string, int> Pods => _pods;
@@ -59,6 +63,7 @@ internal sealed class EchoLoad
 
     private async Task OneConnectionAsync(IPEndPoint service, IPAddress source, byte[] payload)
     {
+        var greeted = false;
         try
         {
             await using var client = await TestClient.ConnectAsync(service, source);
@@ -67,6 +72,8 @@ internal sealed class EchoLoad
             {
                 throw new EndOfStreamException("closed before the pod's greeting");
             }
+
+            greeted = true;
 
             await EchoAsync(client, payload);
             client.ShutdownSend();
@@ -82,6 +89,11 @@ internal sealed class EchoLoad
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or InvalidDataException)
         {
             Interlocked.Increment(ref _failed);
+            if (!greeted)
+            {
+                _failedBeforeGreeting.Enqueue(Stopwatch.GetTimestamp());
+            }
+
             if (_errors.Count < MaxErrorsKept)
             {
                 _errors.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {ex.GetType().Name}: {ex.Message}");

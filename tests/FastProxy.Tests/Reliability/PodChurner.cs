@@ -23,7 +23,7 @@ internal sealed class ChurnCounts
 /// the pod), removes them (the catalog stops routing, then the backend stops as a terminating pod would;
 /// or, when <see cref="BackendDiesFirst"/> allows, the harsher order: the backend's listener is gone
 /// before the catalog hears of it, so the proxy's retry on another pod must save the client), and
-/// relabels them out of and back into the selector. Never leaves fewer than <see cref="MinSelected"/>
+/// relabels them out of and back into the selector. Never leaves fewer than <c>minSelected</c>
 /// live pods in the selector. How the set is published, and how the churner knows the proxy serves it,
 /// is the subclass's: catalog updates, manifests read in process, or manifest files a sidecar watches.
 /// </summary>
@@ -36,6 +36,9 @@ internal abstract class PodChurner(string prefix, int minSelected, int maxPods) 
     private readonly Random _random = new(prefix.GetHashCode(StringComparison.Ordinal));
 
     public ChurnCounts Counts { get; } = new();
+
+    /// <summary>When (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>) each crashed pod's listener closed.</summary>
+    public ConcurrentQueue<long> Crashes { get; } = new();
 
     /// <summary>Connections the backends of every incarnation accepted: one per client connection the proxy forwarded, no more.</summary>
     public long BackendConnections => _started.Sum(p => (long)p.Backend.Accepted);
@@ -169,6 +172,7 @@ internal abstract class PodChurner(string prefix, int minSelected, int maxPods) 
             // crashes when its accept queue is empty: connections already queued in a crashing pod's kernel
             // are lost with it, through any L4 proxy, like the ones it was serving.
             await pod.Backend.StopAcceptingAsync(TimeSpan.FromSeconds(2));
+            Crashes.Enqueue(System.Diagnostics.Stopwatch.GetTimestamp());
             await Task.Delay(CrashNoticeDelay);
             Counts.RemovedBackendFirst++;
         }
