@@ -37,7 +37,8 @@ internal static partial class RunCommand
         IPEndPoint? Dns = null,
         bool DnsGiven = false,
         string ClusterDomain = "cluster.local",
-        KubernetesSource.Settings? Kubernetes = null);
+        KubernetesSource.Settings? Kubernetes = null,
+        bool ReusePort = false);
 
     public static Command Create()
     {
@@ -54,9 +55,10 @@ internal static partial class RunCommand
         var noWatch = SidecarOptions.NoWatch();
         var dns = SidecarOptions.Dns();
         var clusterDomain = SidecarOptions.ClusterDomain();
+        var reusePort = SidecarOptions.ReusePort();
         var command = new Command("run", "Serve the Services in the manifests (Service, Pod, Endpoints, EndpointSlice) and reload them when the files change.")
         {
-            files, ns, cidr, nodeAddresses, nodeName, zone, admin, adminToken, watch, noWatch, DrainTimeoutOption, dns, clusterDomain,
+            files, ns, cidr, nodeAddresses, nodeName, zone, admin, adminToken, watch, noWatch, DrainTimeoutOption, dns, clusterDomain, reusePort,
         };
         KubernetesSource.AddTo(command, files);
         command.Validators.Add(result =>
@@ -81,7 +83,8 @@ internal static partial class RunCommand
                 SidecarOptions.EndPointOrNull(result.GetValue(dns)),
                 result.GetResult(dns) is { Implicit: false },
                 result.GetRequiredValue(clusterDomain),
-                KubernetesSource.Read(result, ns)),
+                KubernetesSource.Read(result, ns),
+                result.GetValue(reusePort)),
             cancellationToken));
         return command;
     }
@@ -139,7 +142,7 @@ internal static partial class RunCommand
         // Created before the proxy, which must take its meter from it to appear on /metrics; disposed last.
         using var telemetry = new SidecarTelemetry();
         await using var proxy = new ProxyServerBuilder(catalog)
-            .UseSockets()
+            .UseSockets(options => options.ReusePort = settings.ReusePort)
             .UseLoggerFactory(loggerFactory)
             .UseSidecarTelemetry(telemetry)
             .Configure(options => options.ShutdownTimeout = settings.DrainTimeout)

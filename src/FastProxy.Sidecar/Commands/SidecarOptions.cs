@@ -176,6 +176,17 @@ internal static class SidecarOptions
         Description = "Read the manifests once; do not reload.",
     };
 
+    /// <summary>
+    /// SO_REUSEPORT on the service listeners: several <c>run</c> processes serving the same manifests share
+    /// each virtual IP and port, and the kernel spreads new connections over them (the nginx/HAProxy
+    /// multi-worker model). One process's connections are bounded by its file-descriptor limit (two
+    /// descriptors per proxied connection); workers add up.
+    /// </summary>
+    public static Option<bool> ReusePort() => new("--reuse-port")
+    {
+        Description = "Share the service listeners with other fastproxy processes started with --reuse-port (SO_REUSEPORT): the kernel spreads connections over them. Any process of the same user can then bind those ports too.",
+    };
+
     public static Option<TimeSpan> DrainTimeout() => new("--drain-timeout")
     {
         Description = "On SIGTERM or Ctrl+C, how long open connections may finish before they are reset (e.g. 30s, 500ms, 2m).",

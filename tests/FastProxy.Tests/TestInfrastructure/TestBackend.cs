@@ -54,6 +54,53 @@ internal sealed class TestBackend : IAsyncDisposable
         return [first, .. Enumerable.Range(2, count - 1).Select(i => Start($"{namePrefix}-{i}", new IPEndPoint(IPAddress.Parse(addressPrefix + i), port)))];
     }
 
+    /// <summary>
+    /// Connections the kernel completed that the accept loop has not taken yet (Linux: a listening socket's
+    /// <c>TCP_INFO.tcpi_unacked</c> is its accept queue length). Closing the listener resets them.
+    /// </summary>
+    public int AcceptQueueLength
+    {
+        get
+        {
+            Span<byte> info = stackalloc byte[104];
+            try
+            {
+                _listener.GetRawSocketOption(6 /* IPPROTO_TCP */, 11 /* TCP_INFO */, info);
+            }
+            catch (ObjectDisposedException)
+            {
+                return 0;   // closed: nothing can be queued any more
+            }
+
+            return BitConverter.ToInt32(info[24..28]);
+        }
+    }
+
+    /// <summary>
+    /// Stops like a pod that terminates gracefully: closes the listener (new connections are refused) and
+    /// waits, up to <paramref name="grace"/>, for the connections it serves to end on their own. Returns
+    /// how many were still open then (<see cref="DisposeAsync"/> cuts those). The listener closes only once
+    /// its accept queue is empty (bounded by <paramref name="grace"/>): closing it would reset the connections
+    /// queued in it, which the proxy already counts as connected.
+    /// </summary>
+    public async Task<int> StopAcceptingAsync(TimeSpan grace)
+    {
+        var queued = System.Diagnostics.Stopwatch.StartNew();
+        while (Volatile.Read(ref _disposed) == 0 && OperatingSystem.IsLinux() && AcceptQueueLength > 0 && queued.Elapsed < grace)
+        {
+            await Task.Delay(1);
+        }
+
+        _listener.Dispose();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (Active > 0 && waited.Elapsed < grace)
+        {
+            await Task.Delay(10);
+        }
+
+        return Active;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
