@@ -35,7 +35,7 @@ internal sealed class FaultBackend : IAsyncDisposable
     {
         _listener = listener;
         _behaviour = behaviour;
-        _acceptLoop = AcceptLoopAsync();
+        _acceptLoop = AcceptLoop.RunAsync(listener, OnAccepted, _stop.Token);
     }
 
     /// <summary>What the backend does with one accepted connection; the backend closes the socket after it.</summary>
@@ -213,26 +213,13 @@ internal sealed class FaultBackend : IAsyncDisposable
         }
     }
 
-    private async Task AcceptLoopAsync()
+    private void OnAccepted(Socket connection)
     {
-        while (!_stop.IsCancellationRequested)
+        Interlocked.Increment(ref _accepted);
+        var served = ServeAsync(connection);
+        lock (_served)
         {
-            Socket connection;
-            try
-            {
-                connection = await _listener.AcceptAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            Interlocked.Increment(ref _accepted);
-            var served = ServeAsync(connection);
-            lock (_served)
-            {
-                _served.Add(served);
-            }
+            _served.Add(served);
         }
     }
 
