@@ -102,7 +102,7 @@ public sealed class BackendFaultTests(ITestOutputHelper output)
         await scenario.RecordAsync(
             output,
             "Backend accepts and never answers; backend never accepts",
-            string.Create(CultureInfo.InvariantCulture, $"{idleEnds.Count} clients to a pod that accepts and never reads or writes (idle timeout {idleTimeout.TotalSeconds:0} s); {connectEnds.Count} to a pod whose SYNs are dropped (connect timeout {connectTimeout.TotalSeconds:0} s, 1 pod)"),
+            string.Create(CultureInfo.InvariantCulture, $"{idleEnds.Count} client(s) to a pod that accepts and never reads or writes (idle timeout {idleTimeout.TotalSeconds:0} s); {connectEnds.Count} to a pod whose SYNs are dropped (connect timeout {connectTimeout.TotalSeconds:0} s, 1 pod)"),
             string.Create(CultureInfo.InvariantCulture, $"nothing: mute pod's clients reset at the idle timeout ({FaultScenario.Summary(idleEnds)}; the scan runs each second), the mute pod's socket closed too; frozen pod's clients reset at the connect timeout ({FaultScenario.Summary(connectEnds)}); fds and connection count back to baseline"),
             "BackendFaultTests.BackendNeverAnswers");
     }

@@ -86,7 +86,7 @@ public sealed class ClientFaultTests(ITestOutputHelper output)
         await scenario.RecordAsync(
             output,
             "Client stops reading and writing (still connected)",
-            string.Create(CultureInfo.InvariantCulture, $"{ends.Count} clients go silent after 256 KiB of a flat-out download (idle timeout {idleTimeout.TotalSeconds:0} s)"),
+            string.Create(CultureInfo.InvariantCulture, $"{ends.Count} client(s) go silent after 256 KiB of a flat-out download (idle timeout {idleTimeout.TotalSeconds:0} s)"),
             string.Create(CultureInfo.InvariantCulture, $"nothing: both sides reset at the idle timeout, the pod's side {FaultScenario.Summary(ends)} after the client went silent (buffers fill first; the scan runs each second); the client read its buffered bytes intact, then the RST; fds and connection count back to baseline"),
             "ClientFaultTests.ClientStopsReadingAndWriting");
     }

@@ -51,7 +51,7 @@ public sealed class LinkCutTests(ITestOutputHelper output)
         await scenario.RecordAsync(
             output,
             "Link to the pod cut mid-stream (veth into a network namespace taken down)",
-            string.Create(CultureInfo.InvariantCulture, $"{ends.Count} flat-out downloads from a pod in a network namespace; its veth link taken down after 1 MiB (idle timeout {idleTimeout.TotalSeconds:0} s)"),
+            string.Create(CultureInfo.InvariantCulture, $"{ends.Count} flat-out download(s) from a pod in a network namespace; its veth link taken down after 1 MiB (idle timeout {idleTimeout.TotalSeconds:0} s)"),
             string.Create(CultureInfo.InvariantCulture, $"nothing unannounced: no FIN or RST ever came from the pod; the client read what was on its side of the cut intact, then a RST at the idle timeout ({FaultScenario.Summary(ends)} after the cut); proxy's sockets closed, connection count back to baseline"),
             "LinkCutTests");
     }
