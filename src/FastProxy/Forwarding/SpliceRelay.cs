@@ -17,7 +17,7 @@ namespace FastProxy.Forwarding;
 internal static class SpliceRelay
 {
     /// <summary>Pipe capacity asked for; one splice moves at most this much.</summary>
-    private const int PipeSize = 256 * 1024;
+    internal const int PipeSize = 256 * 1024;
 
     /// <summary>
     /// Forwards the rest of the direction through a pipe. Returns null when no pipe could be made (the caller

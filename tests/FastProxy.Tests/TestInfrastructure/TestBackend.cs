@@ -24,7 +24,11 @@ internal sealed class TestBackend : IAsyncDisposable
         Name = name;
         _listener = listener;
         _greeting = Encoding.ASCII.GetBytes(name + "\n");
-        _acceptLoop = AcceptLoopAsync();
+        _acceptLoop = AcceptLoop.RunAsync(listener, client =>
+        {
+            Interlocked.Increment(ref _accepted);
+            _ = ServeAsync(client);
+        }, _stop.Token);
     }
 
     public string Name { get; }
@@ -119,25 +123,6 @@ internal sealed class TestBackend : IAsyncDisposable
         }
 
         _stop.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            Interlocked.Increment(ref _accepted);
-            _ = ServeAsync(client);
-        }
     }
 
     private async Task ServeAsync(Socket client)
