@@ -36,7 +36,8 @@ internal static partial class RunCommand
         TimeSpan DrainTimeout,
         IPEndPoint? Dns = null,
         bool DnsGiven = false,
-        string ClusterDomain = "cluster.local");
+        string ClusterDomain = "cluster.local",
+        EtcdSource.Settings? Etcd = null);
 
     public static Command Create()
     {
@@ -52,10 +53,13 @@ internal static partial class RunCommand
         var noWatch = SidecarOptions.NoWatch();
         var dns = SidecarOptions.Dns();
         var clusterDomain = SidecarOptions.ClusterDomain();
-        var command = new Command("run", "Serve the Services in the manifests (Service, Pod, Endpoints, EndpointSlice) and reload them when the files change.")
+        var etcd = EtcdSource.EndpointOption();
+        var etcdPrefix = EtcdSource.PrefixOption();
+        var command = new Command("run", "Serve the Services in the manifests (Service, Pod, Endpoints, EndpointSlice) and reload them when the files change; or serve and follow those kept in etcd (--etcd).")
         {
             files, ns, cidr, nodeAddresses, nodeName, zone, admin, adminToken, watch, noWatch, DrainTimeoutOption, dns, clusterDomain,
         };
+        EtcdSource.AddTo(command, files, etcd, etcdPrefix);
         command.Validators.Add(result =>
         {
             if (result.GetResult(watch) is { Implicit: false } && result.GetResult(noWatch) is { Implicit: false })
@@ -65,7 +69,7 @@ internal static partial class RunCommand
         });
         command.SetAction((result, cancellationToken) => RunAsync(
             new Settings(
-                result.GetRequiredValue(files),
+                result.GetValue(files) ?? [],
                 result.GetRequiredValue(ns),
                 result.GetRequiredValue(cidr),
                 result.GetRequiredValue(nodeAddresses),
@@ -77,7 +81,8 @@ internal static partial class RunCommand
                 result.GetRequiredValue(DrainTimeoutOption),
                 SidecarOptions.EndPointOrNull(result.GetValue(dns)),
                 result.GetResult(dns) is { Implicit: false },
-                result.GetRequiredValue(clusterDomain)),
+                result.GetRequiredValue(clusterDomain),
+                result.GetValue(etcd) is { } etcdEndpoint ? new EtcdSource.Settings(etcdEndpoint, result.GetRequiredValue(etcdPrefix)) : null),
             cancellationToken));
         return command;
     }
@@ -95,6 +100,14 @@ internal static partial class RunCommand
 
         var catalogOptions = SidecarOptions.CatalogOptions(settings.ServiceCidr, settings.NodeAddresses, settings.NodeName, settings.Zone);
         catalogOptions.LoggerFactory = loggerFactory;
+
+        if (settings.Etcd is { } etcdSettings)
+        {
+            // Objects come from etcd: the source lists, watches and keeps the last good state by itself.
+            var etcdCatalog = new ServiceCatalog(catalogOptions);
+            await using var etcd = await EtcdSource.StartAsync(etcdCatalog, etcdSettings, settings.Namespace, loggerFactory, cancellationToken).ConfigureAwait(false);
+            return await ServeAsync(settings, etcdCatalog, loggerFactory, logger, catalogOptions, ManifestSet.Empty, fingerprint: null, etcd, cancellationToken).ConfigureAwait(false);
+        }
 
         // First load: anything wrong is printed and nothing is served.
         var fingerprint = ManifestFiles.Fingerprint(settings.Paths);
@@ -119,6 +132,14 @@ internal static partial class RunCommand
             return 1;
         }
 
+        return await ServeAsync(settings, catalog, loggerFactory, logger, catalogOptions, set, fingerprint, etcd: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Serves <paramref name="catalog"/> until SIGTERM or Ctrl+C; reloads the manifests when they change (file source) or lets <paramref name="etcd"/> feed it.</summary>
+    private static async Task<int> ServeAsync(
+        Settings settings, ServiceCatalog catalog, ILoggerFactory loggerFactory, ILogger logger, ServiceCatalogOptions catalogOptions,
+        ManifestSet set, string? fingerprint, FastProxy.Etcd.EtcdCatalogSource? etcd, CancellationToken cancellationToken)
+    {
         // Created before the proxy, which must take its meter from it to appear on /metrics; disposed last.
         using var telemetry = new SidecarTelemetry();
         await using var proxy = new ProxyServerBuilder(catalog)
@@ -146,7 +167,7 @@ internal static partial class RunCommand
 
             if (settings.Admin is { } adminEndPoint)
             {
-                admin = new AdminServer(catalog, proxy, telemetry, new AdminServerOptions { EndPoint = adminEndPoint, BearerToken = settings.AdminToken }, loggerFactory);
+                admin = new AdminServer(catalog, proxy, telemetry, new AdminServerOptions { EndPoint = adminEndPoint, BearerToken = settings.AdminToken, WriteSources = etcd is null ? null : writer => EtcdSource.WriteStatus(writer, etcd) }, loggerFactory);
                 try
                 {
                     await admin.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -159,9 +180,9 @@ internal static partial class RunCommand
                 }
             }
 
-            Console.WriteLine(Banner(catalog.Current, admin?.DashboardUri, dns?.LocalEndPoint, settings));
+            Console.WriteLine(Banner(catalog.Current, admin?.DashboardUri, dns?.LocalEndPoint, settings, etcd));
 
-            using var watcher = settings.Watch ? new ManifestWatcher(settings.Paths, PollInterval, fingerprint) : null;
+            using var watcher = settings.Watch && fingerprint is not null ? new ManifestWatcher(settings.Paths, PollInterval, fingerprint) : null;
             var lastGood = set;
             try
             {
@@ -294,7 +315,7 @@ internal static partial class RunCommand
         }
     }
 
-    private static string Banner(CatalogSnapshot snapshot, Uri? dashboard, IPEndPoint? dns, Settings settings)
+    private static string Banner(CatalogSnapshot snapshot, Uri? dashboard, IPEndPoint? dns, Settings settings, FastProxy.Etcd.EtcdCatalogSource? etcd)
     {
         var text = new StringBuilder();
         text.AppendLine().AppendLine($"FastProxy is running: {snapshot.Services.Count} service(s), catalog version {snapshot.Version}.");
@@ -332,7 +353,8 @@ internal static partial class RunCommand
         text.AppendLine(dashboard is null ? "  admin: off" : $"  admin: dashboard {dashboard}  (also /metrics, /api/services, /api/endpoints, /healthz)");
         var example = snapshot.Services.Keys.OrderBy(id => id.ToString(), StringComparer.Ordinal).Select(id => $"{id.Name}.{id.Namespace}.svc.{settings.ClusterDomain}").FirstOrDefault() ?? $"dns-version.{settings.ClusterDomain} TXT";
         text.AppendLine(dns is null ? (settings.Dns is null ? "  dns: off" : "  dns: not running (see above)") : $"  dns: {dns} (UDP and TCP) for {settings.ClusterDomain}; try: {SidecarDns.DigCommand(dns, example)}");
-        text.AppendLine(settings.Watch ? "  watching the manifests: changes are applied as they are saved" : "  not watching the manifests (--no-watch)");
+        text.AppendLine(etcd is not null ? EtcdSource.Describe(etcd)
+            : settings.Watch ? "  watching the manifests: changes are applied as they are saved" : "  not watching the manifests (--no-watch)");
         text.AppendLine("Press Ctrl+C to stop.");
         return text.ToString();
     }
