@@ -2,6 +2,7 @@ using Etcdserverpb;
 using FastProxy.Catalog;
 using FastProxy.Manifests;
 using Google.Protobuf;
+using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,9 @@ namespace FastProxy.Etcd;
 /// </remarks>
 public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
 {
+    // The most object changes applied as one catalog version; a larger flood becomes several versions.
+    private const int MaxBatch = 10_000;
+
     private readonly ServiceCatalog _catalog;
     private readonly EtcdCatalogOptions _options;
     private readonly ManifestReadOptions _readOptions;
@@ -219,62 +223,116 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
             },
         }, cancellationToken).ConfigureAwait(false);
 
-        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        // A pump reads the stream into a queue and the loop below applies everything queued as one catalog
+        // version: idle, each change applies at once; under a flood (thousands of pods registering), the
+        // versions batch up by themselves instead of rebuilding the routes once per event.
+        var queue = Channel.CreateUnbounded<WatchResponse>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var pump = PumpAsync(call.ResponseStream, queue.Writer, cancellationToken);
+        try
         {
-            var response = call.ResponseStream.Current;
-            if (response.CompactRevision > 0)
+            while (await queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                EtcdLog.Compacted(_logger, _options.Endpoint, _revision + 1, response.CompactRevision);
-                return true;
-            }
-
-            if (response.Canceled)
-            {
-                EtcdLog.WatchCanceled(_logger, _options.Endpoint, response.CancelReason);
-                return true;
-            }
-
-            if (response.Created)
-            {
-                delay.Reset();
-                EtcdLog.Watching(_logger, _options.Endpoint, _options.Prefix, _revision + 1);
-                UpdateStatus(s => With(s, connected: true));
-                continue;
-            }
-
-            if (response.Events.Count == 0)
-            {
-                // A progress notification: every event up to the header's revision has been sent.
-                _revision = Math.Max(_revision, response.Header.Revision);
-                UpdateStatus(s => With(s, connected: true));
-                continue;
-            }
-
-            var changes = new Dictionary<string, EtcdObject?>(StringComparer.Ordinal);
-            var last = _revision;
-            foreach (var e in response.Events)
-            {
-                var key = e.Kv.Key.ToStringUtf8();
-                if (e.Type == Mvccpb.Event.Types.EventType.Delete)
+                var changes = new Dictionary<string, EtcdObject?>(StringComparer.Ordinal);
+                var last = _revision;
+                var listAgain = false;
+                while (!listAgain && changes.Count < MaxBatch && queue.Reader.TryRead(out var response))
                 {
-                    _rejected.Remove(key);
-                    changes[key] = null;
-                }
-                else
-                {
-                    Read(key, e.Kv.Value, changes);
+                    listAgain = Handle(response, delay, changes, ref last);
                 }
 
-                last = Math.Max(last, e.Kv.ModRevision);
-            }
+                if (changes.Count > 0)
+                {
+                    var applied = Apply(changes);
+                    EtcdLog.Applied(_logger, last, applied, _catalog.Current.Version);
+                }
 
-            var applied = Apply(changes);
-            _revision = last;
-            EtcdLog.Applied(_logger, _revision, applied, _catalog.Current.Version);
-            UpdateStatus(s => With(s, connected: true));
+                _revision = last;
+                UpdateStatus(s => With(s, connected: true));
+                if (listAgain)
+                {
+                    return true;
+                }
+            }
+        }
+        finally
+        {
+            // Leaving early (a relist, a stop): end the call so the pump ends too, and observe its outcome.
+            call.Dispose();
+            try
+            {
+                await pump.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException or HttpRequestException)
+            {
+                // Rethrown below when it is why the stream ended; otherwise it is the disposal's own cancellation.
+            }
         }
 
-        // The server closed the stream without an error: resume from where we are.
+        // The stream ended: an error is rethrown to the retry loop; a clean end resumes from where we are.
+        await pump.ConfigureAwait(false);
+        return false;
+    }
+
+    private static async Task PumpAsync(IAsyncStreamReader<WatchResponse> stream, ChannelWriter<WatchResponse> writer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await stream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                writer.TryWrite(stream.Current);
+            }
+        }
+        finally
+        {
+            writer.TryComplete();
+        }
+    }
+
+    /// <summary>Folds one watch response into the batch; true when the source must list again (compacted or canceled).</summary>
+    private bool Handle(WatchResponse response, RetryDelay delay, Dictionary<string, EtcdObject?> changes, ref long last)
+    {
+        if (response.CompactRevision > 0)
+        {
+            EtcdLog.Compacted(_logger, _options.Endpoint, _revision + 1, response.CompactRevision);
+            return true;
+        }
+
+        if (response.Canceled)
+        {
+            EtcdLog.WatchCanceled(_logger, _options.Endpoint, response.CancelReason);
+            return true;
+        }
+
+        if (response.Created)
+        {
+            delay.Reset();
+            EtcdLog.Watching(_logger, _options.Endpoint, _options.Prefix, _revision + 1);
+            return false;
+        }
+
+        if (response.Events.Count == 0)
+        {
+            // A progress notification: every event up to the header's revision has been sent.
+            last = Math.Max(last, response.Header.Revision);
+            return false;
+        }
+
+        foreach (var e in response.Events)
+        {
+            var key = e.Kv.Key.ToStringUtf8();
+            if (e.Type == Mvccpb.Event.Types.EventType.Delete)
+            {
+                _rejected.Remove(key);
+                changes[key] = null;
+            }
+            else
+            {
+                Read(key, e.Kv.Value, changes);
+            }
+
+            last = Math.Max(last, e.Kv.ModRevision);
+        }
+
         return false;
     }
 
