@@ -67,7 +67,7 @@ internal static class EtcdSource
             }
             else if (!hasFiles && !hasEtcd)
             {
-                result.AddError("give the manifests to serve (-f PATH) or an etcd to read them from (--etcd URL)");
+                result.AddError("give the manifests to serve (-f/--filename PATH) or an etcd to read them from (--etcd URL)");
             }
         });
     }

@@ -72,6 +72,26 @@ public sealed class EtcdSidecarTests
         }
     }
 
+    [Fact]
+    public async Task Run_TakesOneSource_AndNamesABadEtcdOption()
+    {
+        var (exit, output) = await SidecarProcess.RunToEndAsync("run", "-f", "whatever.yaml", "--etcd", "http://127.0.0.1:2379");
+        Assert.True(exit == 2, $"exit {exit}:\n{output}");
+        Assert.Contains("-f and --etcd: give one source", output, StringComparison.Ordinal);
+
+        (exit, output) = await SidecarProcess.RunToEndAsync("run", "--etcd", "127.0.0.1:2379");
+        Assert.True(exit == 2, $"exit {exit}:\n{output}");
+        Assert.Contains("--etcd: expected an etcd client URL", output, StringComparison.Ordinal);
+
+        (exit, output) = await SidecarProcess.RunToEndAsync("run", "--etcd", "http://127.0.0.1:2379", "--etcd-prefix", "fastproxy");
+        Assert.True(exit == 2, $"exit {exit}:\n{output}");
+        Assert.Contains("--etcd-prefix: expected a key prefix", output, StringComparison.Ordinal);
+
+        (exit, output) = await SidecarProcess.RunToEndAsync("run", "--help");
+        Assert.Equal(0, exit);
+        Assert.Contains("--etcd", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("maglev")]
     [InlineData("ring-hash")]
