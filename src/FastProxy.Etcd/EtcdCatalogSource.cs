@@ -46,6 +46,7 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
     private CancellationTokenSource? _stop;
     private Task? _run;
     private long _revision;
+    private int _disposed;
     private EtcdSourceStatus _status;
 
     /// <summary>Creates a source that feeds <paramref name="catalog"/>; nothing happens until <see cref="StartAsync"/>.</summary>
@@ -111,10 +112,16 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
         await _run.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops the source and closes its connection.</summary>
+    /// <summary>Stops the source and closes its connection; a second call does nothing.</summary>
     /// <returns>A task that completes when the source is disposed.</returns>
     public async ValueTask DisposeAsync()
     {
+        // A container that registered the source as itself and as IHostedService disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _connection?.Dispose();
         _stop?.Dispose();

@@ -27,6 +27,7 @@ public sealed class EtcdPodRegistration : IAsyncDisposable
     private CancellationTokenSource? _stop;
     private Task? _run;
     private long _leaseId;
+    private int _disposed;
 
     /// <summary>Checks the manifest; nothing is sent until <see cref="Start"/>.</summary>
     /// <param name="options">The pod's manifest, where to register it and the lease's TTL.</param>
@@ -93,7 +94,7 @@ public sealed class EtcdPodRegistration : IAsyncDisposable
     /// <returns>A task that completes when the lease is revoked, or could not be (then it expires by itself).</returns>
     public async ValueTask DisposeAsync()
     {
-        if (_run is null || _stop is null || _connection is null)
+        if (_run is null || _stop is null || _connection is null || Interlocked.Exchange(ref _disposed, 1) == 1)
         {
             return;
         }

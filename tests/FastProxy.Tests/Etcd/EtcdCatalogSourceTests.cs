@@ -2,6 +2,7 @@ using System.Net;
 using FastProxy.Catalog;
 using FastProxy.Etcd;
 using FastProxy.Model;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace FastProxy.Tests.Etcd;
@@ -201,6 +202,28 @@ public sealed class EtcdCatalogSourceTests
                 await backend.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task AddFastProxyEtcd_InAGenericHost_ServesWhatEtcdHolds()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        var (pods, vip) = TestAddresses.Next();
+        await using var web1 = TestBackend.Start("web-1", new IPEndPoint(IPAddress.Parse(pods + "1"), 0));
+        await etcd.PutAsync(EtcdManifests.ServiceKey("web"), EtcdManifests.Service("web", 18080, web1.EndPoint.Port, vip));
+        await etcd.PutAsync(EtcdManifests.PodKey("web-1"), EtcdManifests.Pod("web-1", web1.EndPoint.Address));
+
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new Microsoft.Extensions.Hosting.HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddFastProxy().AddFastProxyEtcd(o => o.Endpoint = etcd.ClientUrl);
+        var host = builder.Build();
+        await using var disposal = (IAsyncDisposable)host;
+        await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        var source = host.Services.GetRequiredService<EtcdCatalogSource>();
+        await source.Synced.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Same(host.Services.GetRequiredService<ServiceCatalog>(), host.Services.GetRequiredService<ProxyServer>().Catalog);
+        await EtcdManifests.EventuallyAsync(async () => await TestClient.WhoServesAsync(new IPEndPoint(vip, 18080)) == "web-1", "web-1 serves through the VIP of the hosted proxy");
+        await host.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
     }
 
     private static System.Collections.Immutable.ImmutableArray<EndpointState> Endpoints(ServiceCatalog catalog)
