@@ -148,6 +148,11 @@ internal sealed partial class AdminServer : IAsyncDisposable
         app.MapPrometheusScrapingEndpoint("/metrics", _telemetry.MeterProvider, configureBranchedPipeline: null, optionsName: null);
         app.MapGet("/api/services", context => WriteJsonAsync(context, AdminSnapshots.Services(_catalog.Current), AdminJsonContext.Default.ServicesResponse));
         app.MapGet("/api/endpoints", context => WriteJsonAsync(context, AdminSnapshots.Endpoints(_catalog.Current), AdminJsonContext.Default.EndpointsResponse));
+        if (_options.WriteSources is { } writeSources)
+        {
+            // The catalog source's own status (etcd: connected, revision, last error); only when one is configured.
+            app.MapGet("/api/sources", context => WriteSourcesAsync(context, writeSources));
+        }
         app.MapGet("/", Dashboard);
         return app;
     }
@@ -181,6 +186,15 @@ internal sealed partial class AdminServer : IAsyncDisposable
         context.Response.ContentType = "application/json; charset=utf-8";
         context.Response.Headers.CacheControl = "no-store";
         await JsonSerializer.SerializeAsync(context.Response.Body, value, type, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task WriteSourcesAsync(HttpContext context, Action<Utf8JsonWriter> write)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        await using var writer = new Utf8JsonWriter(context.Response.Body);
+        write(writer);
+        await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
     private static Task Dashboard(HttpContext context)

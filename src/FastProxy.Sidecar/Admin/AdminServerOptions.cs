@@ -17,6 +17,9 @@ internal sealed class AdminServerOptions
     /// </summary>
     public string? BearerToken { get; set; }
 
+    /// <summary>Writes the catalog source's status as one JSON object for <c>/api/sources</c>; null (files): the path is not served.</summary>
+    public Action<System.Text.Json.Utf8JsonWriter>? WriteSources { get; set; }
+
     /// <summary>How long a stop waits for in-flight admin requests before it cuts them.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -15,7 +15,7 @@ internal static class KubernetesSource
     /// <summary>How long <c>run</c> waits for the first full list before it serves what it has and goes on retrying.</summary>
     private static readonly TimeSpan FirstSyncWait = TimeSpan.FromSeconds(15);
 
-    private static readonly Option<bool> EnabledOption = new("--kubernetes")
+    public static readonly Option<bool> EnabledOption = new("--kubernetes")
     {
         Description = "Serve the Services of a Kubernetes cluster (list and watch through its API) instead of manifest files. "
             + "Credentials: --kubeconfig, else the pod's service account when KUBERNETES_SERVICE_HOST is set, else $KUBECONFIG or ~/.kube/config. "
@@ -44,8 +44,8 @@ internal static class KubernetesSource
     /// <summary>What --kubernetes and its options said.</summary>
     internal sealed record Settings(string? Kubeconfig, string? Context, string? Namespace, KubernetesEndpointsMode Mode);
 
-    /// <summary>Adds the options to <c>run</c>, with the rule that exactly one source is given.</summary>
-    public static void AddTo(Command command, Option<string[]> files)
+    /// <summary>Adds the options to <c>run</c>, with the rule that they go with --kubernetes (ServiceSources checks that exactly one source is given).</summary>
+    public static void AddTo(Command command)
     {
         command.Options.Add(EnabledOption);
         command.Options.Add(KubeconfigOption);
@@ -54,16 +54,6 @@ internal static class KubernetesSource
         command.Validators.Add(result =>
         {
             var enabled = result.GetValue(EnabledOption);
-            var hasFiles = result.GetResult(files) is { Implicit: false };
-            if (enabled && hasFiles)
-            {
-                result.AddError("--kubernetes, -f: give one source; the Kubernetes API and manifest files are not merged (both would write the same services and undo each other's changes)");
-            }
-            else if (!enabled && !hasFiles)
-            {
-                result.AddError("Option '--filename' is required (or --kubernetes to serve a cluster's services).");
-            }
-
             foreach (var option in new Option[] { KubeconfigOption, ContextOption, EndpointsOption })
             {
                 if (!enabled && result.GetResult(option) is { Implicit: false })

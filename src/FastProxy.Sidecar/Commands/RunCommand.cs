@@ -38,12 +38,13 @@ internal static partial class RunCommand
         bool DnsGiven = false,
         string ClusterDomain = "cluster.local",
         KubernetesSource.Settings? Kubernetes = null,
-        bool ReusePort = false);
+        bool ReusePort = false,
+        EtcdSource.Settings? Etcd = null);
 
     public static Command Create()
     {
         var files = SidecarOptions.Files("Manifest file or folder (*.yaml, *.yml, *.json) to serve; repeat for several.");
-        files.Required = false;   // or --kubernetes: KubernetesSource checks that exactly one is given
+        files.Required = false;   // or --kubernetes or --etcd: ServiceSources checks that exactly one is given
         var ns = SidecarOptions.Namespace();
         var cidr = SidecarOptions.ServiceCidr();
         var nodeAddresses = SidecarOptions.NodeAddresses();
@@ -56,11 +57,15 @@ internal static partial class RunCommand
         var dns = SidecarOptions.Dns();
         var clusterDomain = SidecarOptions.ClusterDomain();
         var reusePort = SidecarOptions.ReusePort();
-        var command = new Command("run", "Serve the Services in the manifests (Service, Pod, Endpoints, EndpointSlice) and reload them when the files change.")
+        var etcd = EtcdSource.EndpointOption();
+        var etcdPrefix = EtcdSource.PrefixOption();
+        var command = new Command("run", "Serve the Services in the manifests (Service, Pod, Endpoints, EndpointSlice) and reload them when the files change; or serve and follow those of a cluster (--kubernetes) or kept in etcd (--etcd).")
         {
             files, ns, cidr, nodeAddresses, nodeName, zone, admin, adminToken, watch, noWatch, DrainTimeoutOption, dns, clusterDomain, reusePort,
         };
-        KubernetesSource.AddTo(command, files);
+        KubernetesSource.AddTo(command);
+        EtcdSource.AddTo(command, etcd, etcdPrefix);
+        command.Validators.Add(result => ServiceSources.ValidateOne(result, files, KubernetesSource.EnabledOption, etcd));
         command.Validators.Add(result =>
         {
             if (result.GetResult(watch) is { Implicit: false } && result.GetResult(noWatch) is { Implicit: false })
@@ -84,7 +89,8 @@ internal static partial class RunCommand
                 result.GetResult(dns) is { Implicit: false },
                 result.GetRequiredValue(clusterDomain),
                 KubernetesSource.Read(result, ns),
-                result.GetValue(reusePort)),
+                result.GetValue(reusePort),
+                result.GetValue(etcd) is { } etcdEndpoint ? new EtcdSource.Settings(etcdEndpoint, result.GetRequiredValue(etcdPrefix)) : null),
             cancellationToken));
         return command;
     }
@@ -114,7 +120,12 @@ internal static partial class RunCommand
             return 1;
         }
 
-        if (kubernetes is null)
+        // etcd lists, watches and keeps the last good state by itself, as the Kubernetes source does.
+        await using var etcd = settings.Etcd is { } etcdSettings
+            ? await EtcdSource.StartAsync(catalog, etcdSettings, settings.Namespace, loggerFactory, cancellationToken).ConfigureAwait(false)
+            : null;
+        var fromFiles = kubernetes is null && etcd is null;
+        if (fromFiles)
         {
             // First load: anything wrong is printed and nothing is served.
             fingerprint = ManifestFiles.Fingerprint(settings.Paths);
@@ -166,7 +177,7 @@ internal static partial class RunCommand
 
             if (settings.Admin is { } adminEndPoint)
             {
-                admin = new AdminServer(catalog, proxy, telemetry, new AdminServerOptions { EndPoint = adminEndPoint, BearerToken = settings.AdminToken }, loggerFactory);
+                admin = new AdminServer(catalog, proxy, telemetry, new AdminServerOptions { EndPoint = adminEndPoint, BearerToken = settings.AdminToken, WriteSources = etcd is null ? null : writer => EtcdSource.WriteStatus(writer, etcd) }, loggerFactory);
                 try
                 {
                     await admin.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -179,12 +190,12 @@ internal static partial class RunCommand
                 }
             }
 
-            var source = kubernetes is null
-                ? (settings.Watch ? "  watching the manifests: changes are applied as they are saved" : "  not watching the manifests (--no-watch)")
-                : KubernetesSource.Describe(settings.Kubernetes!, kubernetes);
+            var source = kubernetes is not null ? KubernetesSource.Describe(settings.Kubernetes!, kubernetes)
+                : etcd is not null ? EtcdSource.Describe(etcd)
+                : settings.Watch ? "  watching the manifests: changes are applied as they are saved" : "  not watching the manifests (--no-watch)";
             Console.WriteLine(Banner(catalog.Current, admin?.DashboardUri, dns?.LocalEndPoint, settings, source));
 
-            using var watcher = settings.Watch && kubernetes is null ? new ManifestWatcher(settings.Paths, PollInterval, fingerprint) : null;
+            using var watcher = settings.Watch && fromFiles ? new ManifestWatcher(settings.Paths, PollInterval, fingerprint) : null;
             var lastGood = set;
             try
             {

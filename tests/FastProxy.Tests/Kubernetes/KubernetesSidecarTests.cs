@@ -41,7 +41,7 @@ public sealed class KubernetesSidecarTests
         var (exit, output) = await SidecarProcess.RunToEndAsync("run", "--kubernetes", "-f", "web.yaml");
 
         Assert.Equal(2, exit);
-        Assert.Contains("--kubernetes, -f: give one source", output, StringComparison.Ordinal);
+        Assert.Contains("-f, --kubernetes: give one source", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class PackageTests : IDisposable
             ? Path.GetFileNameWithoutExtension(tool)["FastProxy.Sidecar.".Length..]
             : null;
         Assert.Equal(
-            [$"FastProxy.{version}.nupkg", $"FastProxy.{version}.snupkg", $"FastProxy.Kubernetes.{version}.nupkg", $"FastProxy.Kubernetes.{version}.snupkg", $"FastProxy.Manifests.{version}.nupkg", $"FastProxy.Manifests.{version}.snupkg", $"FastProxy.Sidecar.{version}.nupkg", $"FastProxy.Sidecar.{version}.snupkg"],
+            [$"FastProxy.{version}.nupkg", $"FastProxy.{version}.snupkg", $"FastProxy.Etcd.{version}.nupkg", $"FastProxy.Etcd.{version}.snupkg", $"FastProxy.Kubernetes.{version}.nupkg", $"FastProxy.Kubernetes.{version}.snupkg", $"FastProxy.Manifests.{version}.nupkg", $"FastProxy.Manifests.{version}.snupkg", $"FastProxy.Sidecar.{version}.nupkg", $"FastProxy.Sidecar.{version}.snupkg"],
             Directory.GetFiles(packages).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
         // The library: assembly, XML docs, README, MIT, repository, tags, the host abstractions it needs.
