@@ -28,7 +28,9 @@ public sealed class ChurnUnderLoadTests(ITestOutputHelper output)
     // the run makes tens of thousands, so 200 B each would already exceed it.
     private const long HeapSlackBytes = 4 * 1024 * 1024;
     private const int FdSlack = 8;
-    private static readonly TimeSpan CrashWindow = TimeSpan.FromMilliseconds(100);
+    // How long after a crash a client may take to see the reset of a connection the crash took: on two busy
+    // cores a GC or thread-pool pause can delay that by hundreds of milliseconds, which must not fail the run.
+    private static readonly TimeSpan CrashWindow = TimeSpan.FromSeconds(1);
 
     [Fact]
     public async Task Pods_added_removed_relabelled_and_reloaded_under_load_fail_no_client_and_leak_nothing()
