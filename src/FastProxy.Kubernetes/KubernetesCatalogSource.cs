@@ -65,7 +65,8 @@ public sealed class KubernetesCatalogSource : IAsyncDisposable
 
     /// <summary>
     /// Creates a source with its own client, from <see cref="KubernetesSourceOptions.KubeconfigPath"/> and
-    /// <see cref="KubernetesSourceOptions.Context"/> (see <see cref="KubernetesConnection.CreateConfiguration"/>).
+    /// <see cref="KubernetesSourceOptions.Context"/>: that kubeconfig file when given; else, in a pod and with no
+    /// context asked for, the service account; else <c>$KUBECONFIG</c> or <c>~/.kube/config</c>.
     /// </summary>
     /// <param name="catalog">The catalog to feed.</param>
     /// <param name="options">Settings; defaults apply when null.</param>

@@ -3,7 +3,7 @@ using k8s;
 namespace FastProxy.Kubernetes;
 
 /// <summary>Where the credentials come from, the way kubectl and client-go choose.</summary>
-public static class KubernetesConnection
+internal static class KubernetesConnection
 {
     /// <summary>
     /// Builds the client configuration: the kubeconfig file when <paramref name="kubeconfigPath"/> is given;

@@ -11,9 +11,9 @@ namespace FastProxy.Kubernetes.Watching;
 /// <summary>
 /// List-then-watch for one resource, as client-go's reflector: list and apply the whole list as one
 /// update, watch from the list's resourceVersion with bookmarks, resume from the last resourceVersion
-/// seen whenever the watch ends, list again when that version is gone (410, as a status or as an
-/// ERROR event), and back off (doubling, capped) while the API server fails. Nothing here touches the
-/// catalog on failure, so the last good state keeps serving.
+/// applied whenever the watch ends or breaks, list again when that version is gone (410, as a status
+/// or as an ERROR event), and back off (doubling, capped) while the API server fails or keeps
+/// answering 410. Nothing here touches the catalog on failure, so the last good state keeps serving.
 /// </summary>
 internal sealed class ResourceWatcher<T, TList>
     where T : IKubernetesObject<V1ObjectMeta>
@@ -27,6 +27,9 @@ internal sealed class ResourceWatcher<T, TList>
     private readonly KubernetesSourceOptions _options;
     private readonly ILogger _logger;
     private readonly WatchState _state;
+
+    /// <summary>Where the next watch starts: the list's version, then each event's once applied; null to list.</summary>
+    private string? _resumeFrom;
 
     public ResourceWatcher(ManifestObjectKind kind, string? ns, ResourceCall<T, TList> call, ObjectMapper mapper, CatalogMirror mirror, KubernetesSourceOptions options, ILogger logger)
     {
@@ -44,61 +47,58 @@ internal sealed class ResourceWatcher<T, TList>
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        string? resourceVersion = null;
         var failures = 0;
         var relistsInARow = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
+            TimeSpan pause;
             try
             {
-                if (resourceVersion is null)
+                var from = _resumeFrom;
+                if (from is null)
                 {
-                    resourceVersion = await ListAsync(cancellationToken).ConfigureAwait(false);
+                    from = await ListAsync(cancellationToken).ConfigureAwait(false);
                     failures = 0;
                 }
 
-                var (events, gone) = await WatchAsync(resourceVersion, cancellationToken).ConfigureAwait(false);
-                resourceVersion = _state.ResourceVersion ?? resourceVersion;
+                var (events, gone) = await WatchAsync(from, cancellationToken).ConfigureAwait(false);
                 if (gone)
                 {
-                    Relist(ref resourceVersion);
-
-                    // A server that answers every fresh watch with 410 must not get a list per round trip.
-                    if (events == 0 && ++relistsInARow > 1)
-                    {
-                        await Task.Delay(Backoff(relistsInARow - 1), cancellationToken).ConfigureAwait(false);
-                    }
-
-                    continue;
+                    pause = Relist(events, ref relistsInARow);
                 }
-
-                relistsInARow = 0;
-
-                // A watch the server ends at once, with nothing in it, must not turn into a busy loop.
-                failures = events > 0 ? 0 : failures + 1;
-                if (failures > 0)
+                else
                 {
-                    await Task.Delay(Backoff(failures), cancellationToken).ConfigureAwait(false);
+                    relistsInARow = 0;
+
+                    // A watch the server ends at once, with nothing in it, must not turn into a busy loop.
+                    failures = events > 0 ? 0 : failures + 1;
+                    pause = failures > 0 ? Backoff(failures) : TimeSpan.Zero;
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 break;
             }
-            catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone && resourceVersion is not null)
+            catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone && _resumeFrom is not null)
             {
                 // Our version is gone. (A 410 on a fresh list has no version of ours in it: it is a
                 // failure like any other, backed off below, not a reason to list again at once.)
-                Relist(ref resourceVersion);
+                pause = Relist(events: 0, ref relistsInARow);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                // _resumeFrom is the last event applied, so a broken watch resumes after it: resuming
+                // from where the watch opened would replay events (an ADDED of a pod deleted since).
                 _state.Failed(ex);
-                var delay = Backoff(++failures);
-                KubernetesSourceLog.Unreachable(_logger, _state.Name, delay, ex);
+                pause = Backoff(++failures);
+                KubernetesSourceLog.Unreachable(_logger, _state.Name, pause, ex);
+            }
+
+            if (pause > TimeSpan.Zero)
+            {
                 try
                 {
-                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -110,11 +110,16 @@ internal sealed class ResourceWatcher<T, TList>
         _state.Stopped();
     }
 
-    private void Relist(ref string? resourceVersion)
+    /// <summary>Forgets the version so the next round lists; returns how long to wait first.</summary>
+    private TimeSpan Relist(int events, ref int relistsInARow)
     {
-        KubernetesSourceLog.Relisting(_logger, _state.Name, resourceVersion);
+        KubernetesSourceLog.Relisting(_logger, _state.Name, _resumeFrom);
         _state.Relisted();
-        resourceVersion = null;
+        _resumeFrom = null;
+
+        // A server that answers every fresh watch with 410 (as a status or as an ERROR event) must
+        // not get a list per round trip: the second relist in a row with no event between waits.
+        return events == 0 && ++relistsInARow > 1 ? Backoff(relistsInARow - 1) : TimeSpan.Zero;
     }
 
     private async Task<string> ListAsync(CancellationToken cancellationToken)
@@ -138,6 +143,7 @@ internal sealed class ResourceWatcher<T, TList>
         while (next is not null);
 
         _mirror.ApplyList(_kind, _namespace, mapped);
+        _resumeFrom = version;
         _state.Listed(version);
         KubernetesSourceLog.Listed(_logger, _state.Name, mapped.Count, version);
         return version;
@@ -153,14 +159,16 @@ internal sealed class ResourceWatcher<T, TList>
         {
             events++;
             _state.Opened();
-            if (item?.Metadata?.ResourceVersion is { Length: > 0 } version)
-            {
-                _state.Saw(version);
-            }
-
             if (type is WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted && item is not null)
             {
                 _mirror.ApplyEvent(_mapper.Map(_kind, item), deleted: type == WatchEventType.Deleted);
+            }
+
+            // Only now, once applied: a version recorded before would skip the event on resume if applying it threw.
+            if (item?.Metadata?.ResourceVersion is { Length: > 0 } version)
+            {
+                _resumeFrom = version;
+                _state.Saw(version);
             }
         }
 

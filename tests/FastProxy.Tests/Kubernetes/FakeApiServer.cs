@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json.Nodes;
 
 namespace FastProxy.Tests.Kubernetes;
 
@@ -10,7 +11,7 @@ namespace FastProxy.Tests.Kubernetes;
 /// requests get the current list of their path (or a queued one-off response such as a 410), watch
 /// requests (<c>watch=true</c>) get the next queued watch stream as a chunked response of
 /// newline-delimited events, then stay open (as a real watch does) until <see cref="DropWatches"/>,
-/// <see cref="Stop"/> or the script says close. Every request is recorded. HTTP/1.1, one request per
+/// <see cref="ResetWatches"/>, <see cref="StopAsync"/> or the script says close. Every request is recorded. HTTP/1.1, one request per
 /// connection (<c>Connection: close</c>): the least protocol the real client needs.
 /// </summary>
 internal sealed class FakeApiServer : IAsyncDisposable
@@ -22,6 +23,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
     private readonly ConcurrentDictionary<Socket, byte> _open = new();
     private readonly CancellationTokenSource _disposed = new();
     private CancellationTokenSource _dropWatches = new();
+    private CancellationTokenSource _resetWatches = new();
     private Socket? _listener;
     private Task _acceptLoop = Task.CompletedTask;
 
@@ -75,6 +77,13 @@ internal sealed class FakeApiServer : IAsyncDisposable
     public void EnqueueWatch(string path, IEnumerable<string> events, bool close = false)
         => _watches.GetOrAdd(path, static _ => new()).Enqueue(new WatchScript([.. events], close, 200, null));
 
+    /// <summary>
+    /// The next watch request of <paramref name="path"/> gets what a real API server would send: of
+    /// <paramref name="history"/>, only the events after the resourceVersion the request asks for.
+    /// </summary>
+    public void EnqueueWatchHistory(string path, IEnumerable<string> history)
+        => _watches.GetOrAdd(path, static _ => new()).Enqueue(new WatchScript([.. history], false, 200, null, AfterRequestedVersion: true));
+
     /// <summary>An HTTP error (e.g. 410 Gone with a Status body) for the next watch request of <paramref name="path"/>.</summary>
     public void EnqueueWatchStatus(string path, int status, string body)
         => _watches.GetOrAdd(path, static _ => new()).Enqueue(new WatchScript([], true, status, body));
@@ -83,6 +92,17 @@ internal sealed class FakeApiServer : IAsyncDisposable
     public void DropWatches()
     {
         var old = Interlocked.Exchange(ref _dropWatches, new CancellationTokenSource());
+        old.Cancel();
+        old.Dispose();
+    }
+
+    /// <summary>
+    /// Resets every watch connection that is open now, mid-stream (no end chunk, a TCP RST): the client
+    /// sees a broken connection, as when the API server or a proxy in between dies.
+    /// </summary>
+    public void ResetWatches()
+    {
+        var old = Interlocked.Exchange(ref _resetWatches, new CancellationTokenSource());
         old.Cancel();
         old.Dispose();
     }
@@ -117,6 +137,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
         await _disposed.CancelAsync();
         await StopAsync();
         _dropWatches.Dispose();
+        _resetWatches.Dispose();
         _disposed.Dispose();
     }
 
@@ -209,11 +230,13 @@ internal sealed class FakeApiServer : IAsyncDisposable
             return;
         }
 
-        var hold = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token, Volatile.Read(ref _dropWatches).Token);
+        var reset = Volatile.Read(ref _resetWatches).Token;
+        var hold = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token, Volatile.Read(ref _dropWatches).Token, reset);
         using (hold)
         {
             await WriteAsync(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
-            foreach (var line in script.Events)
+            var events = script.AfterRequestedVersion ? script.Events.Where(e => VersionOf(e) > VersionOf(request)) : script.Events;
+            foreach (var line in events)
             {
                 var bytes = Encoding.UTF8.GetByteCount(line) + 1;
                 await WriteAsync(stream, $"{bytes:x}\r\n{line}\n\r\n");
@@ -230,9 +253,22 @@ internal sealed class FakeApiServer : IAsyncDisposable
                 }
             }
 
+            if (reset.IsCancellationRequested)
+            {
+                stream.Socket.LingerState = new LingerOption(true, 0);
+                stream.Socket.Close();
+                return;
+            }
+
             await WriteAsync(stream, "0\r\n\r\n");
         }
     }
+
+    private static long VersionOf(string watchEvent)
+        => long.Parse(JsonNode.Parse(watchEvent)!["object"]!["metadata"]!["resourceVersion"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+
+    private static long VersionOf(RecordedRequest request)
+        => long.Parse(request.Parameter("resourceVersion") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task WriteAsync(NetworkStream stream, string text)
     {
@@ -273,7 +309,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
         return null;
     }
 
-    private sealed record WatchScript(IReadOnlyList<string> Events, bool Close, int Status, string? Body);
+    private sealed record WatchScript(IReadOnlyList<string> Events, bool Close, int Status, string? Body, bool AfterRequestedVersion = false);
 }
 
 /// <summary>One request the fake API server got: path, decoded query string, Authorization header.</summary>

@@ -1,4 +1,10 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
+using System.Text.Json.Nodes;
+using FastProxy.Catalog;
+using FastProxy.Kubernetes;
+using FastProxy.Model;
 using static FastProxy.Tests.Kubernetes.KubernetesTestEnvironment;
 
 namespace FastProxy.Tests.Kubernetes;
@@ -70,6 +76,59 @@ public sealed class KubernetesWatchTests
     }
 
     [Fact]
+    public async Task GoneAsHttpStatusOnEveryWatch_RelistsBackOff()
+    {
+        await using var env = Create();
+        await env.StartAsync();
+
+        // From now on every services watch is answered 410: each relist's fresh version is "gone" again.
+        for (var i = 0; i < 200; i++)
+        {
+            env.Server.EnqueueWatchStatus(ServicesPath, 410, Gone);
+        }
+
+        var listsBefore = env.Server.RequestsTo(ServicesPath).Count(r => !r.IsWatch);
+        env.Server.DropWatches();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var lists = env.Server.RequestsTo(ServicesPath).Count(r => !r.IsWatch) - listsBefore;
+
+        // Backoff 50 ms doubling to 200 ms (the test's options) allows about 17 lists in 3 s; with no
+        // backoff a list and a 410 take a few milliseconds on loopback, hundreds in 3 s. It keeps trying.
+        Assert.InRange(lists, 2, 30);
+        Assert.True(env.HasService("web"));
+    }
+
+    [Fact]
+    public async Task BrokenWatch_ResumesAfterTheLastAppliedEvent_ADeletedPodDoesNotComeBack()
+    {
+        await using var env = Create(o => o.Mode = KubernetesEndpointsMode.Pods);
+        var pod = new NamespacedName("shop", "web-5d9c7f8b6-zz9zz");
+        string[] history = [PodEvent("ADDED", pod.Name, "1101"), PodEvent("DELETED", pod.Name, "1102"), PodBookmark("1103")];
+        env.Server.EnqueueWatch(PodsPath, history[..2]);
+
+        // The resumed watch gets what a real API server sends: the events after the version asked for.
+        env.Server.EnqueueWatchHistory(PodsPath, history);
+        var seen = new ConcurrentQueue<bool>();
+        env.Catalog.Changed += (_, e) => seen.Enqueue(HasPod(e.Snapshot, pod));
+        await env.StartAsync();
+        await EventuallyAsync(() => env.Source.Status.ResourceVersions["pods"] == "1102", "ADDED and DELETED are applied");
+
+        env.Server.ResetWatches();
+        await EventuallyAsync(() => env.Source.Status.ResourceVersions["pods"] == "1103", "the watch resumes and gets the bookmark");
+
+        var watches = env.Server.RequestsTo(PodsPath).Where(r => r.IsWatch).ToArray();
+        Assert.Equal(["1000", "1102"], watches.Take(2).Select(r => r.Parameter("resourceVersion")));
+        Assert.NotNull(env.Source.Status.LastError); // the drop broke the watch: not a clean end
+        Assert.Equal(0, env.Source.Status.Relists);
+
+        // In every catalog version: the pod came once (ADDED) and went (DELETED), and never came back.
+        var states = seen.ToArray();
+        Assert.Equal(1, states.Zip(states.Skip(1)).Count(p => !p.First && p.Second) + (states.FirstOrDefault() ? 1 : 0));
+        Assert.False(states[^1]);
+        Assert.False(HasPod(env.Catalog.Current, pod));
+    }
+
+    [Fact]
     public async Task ApiServerDown_KeepsLastGoodCatalog_ThenResumesWithoutRelist()
     {
         await using var env = Create();
@@ -117,4 +176,22 @@ public sealed class KubernetesWatchTests
         Assert.Contains(env.Logs.Messages, m => m.StartsWith("Kubernetes Service shop/web: spec.ports[0].protocol:", StringComparison.Ordinal) && m.Contains("SCTP", StringComparison.Ordinal));
         Assert.Contains(env.Logs.Messages, m => m.StartsWith("Kubernetes Service shop/clash: the catalog refused it:", StringComparison.Ordinal) && m.Contains("127.96.10.10", StringComparison.Ordinal));
     }
+
+    private static bool HasPod(CatalogSnapshot snapshot, NamespacedName pod)
+        => snapshot.TryGetService(new NamespacedName("shop", "web"), out var web) && web.Ports.Any(p => p.AllEndpoints.Any(e => e.Pod == pod));
+
+    /// <summary>A watch event for a ready web pod (the recorded first one) under another name and address.</summary>
+    private static string PodEvent(string type, string name, string resourceVersion)
+    {
+        var item = JsonNode.Parse(FilterList(Fixture("pods.json"), static i => NameOf(i) == "web-5d9c7f8b6-2xk4p", "1000")
+            .Replace("web-5d9c7f8b6-2xk4p", name, StringComparison.Ordinal)
+            .Replace("127.120.1.1\"", "127.120.1.9\"", StringComparison.Ordinal))!["items"]![0]!;
+        item["kind"] = "Pod";
+        item["apiVersion"] = "v1";
+        item["metadata"]!["resourceVersion"] = resourceVersion;
+        return new JsonObject { ["type"] = type, ["object"] = item.DeepClone() }.ToJsonString();
+    }
+
+    private static string PodBookmark(string resourceVersion)
+        => $$$$"""{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"{{{{resourceVersion}}}}","creationTimestamp":null}}}""";
 }
