@@ -205,7 +205,7 @@ public sealed class EtcdCatalogSourceTests
     }
 
     [Fact]
-    public async Task AddFastProxyEtcd_InAGenericHost_ServesWhatEtcdHolds()
+    public async Task AddFastProxyEtcd_InAGenericHost_ServesWhatEtcdHolds_WithOneSourceWhenCalledTwice()
     {
         await using var etcd = await EtcdServer.StartAsync();
         var (pods, vip) = TestAddresses.Next();
@@ -215,11 +215,14 @@ public sealed class EtcdCatalogSourceTests
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new Microsoft.Extensions.Hosting.HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddFastProxy().AddFastProxyEtcd(o => o.Endpoint = etcd.ClientUrl);
+        builder.Services.AddFastProxyEtcd(o => o.Prefix = EtcdKeyLayout.DefaultPrefix);   // a second call: the same source, not two on one catalog
         var host = builder.Build();
         await using var disposal = (IAsyncDisposable)host;
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
         var source = host.Services.GetRequiredService<EtcdCatalogSource>();
+        Assert.Same(source, Assert.Single(host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<EtcdCatalogSource>()));
+        Assert.Equal(etcd.ClientUrl, source.Status.Endpoint);
         await source.Synced.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Same(host.Services.GetRequiredService<ServiceCatalog>(), host.Services.GetRequiredService<ProxyServer>().Catalog);
         await EtcdManifests.EventuallyAsync(async () => await TestClient.WhoServesAsync(new IPEndPoint(vip, 18080)) == "web-1", "web-1 serves through the VIP of the hosted proxy");
