@@ -205,6 +205,27 @@ public sealed class EtcdCatalogSourceTests
     }
 
     [Fact]
+    public async Task Stop_WhileARequestIsInFlight_IsNotAnOutage()
+    {
+        // A loopback "etcd" that accepts the connection and never answers: the first list hangs in gRPC,
+        // so the stop cancels a call in flight, which gRPC reports as RpcException(Cancelled).
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Parse($"127.214.{1 + (Environment.ProcessId % 250)}.1"), 0);
+        silent.Start();
+        var accepted = silent.AcceptSocketAsync();
+        var endpoint = (IPEndPoint)silent.LocalEndpoint;
+        var catalog = new ServiceCatalog(new ServiceCatalogOptions());
+        await using var source = new EtcdCatalogSource(catalog, new EtcdCatalogOptions { Endpoint = new Uri($"http://{endpoint}"), RequestTimeout = TimeSpan.FromSeconds(30) });
+        await source.StartAsync(CancellationToken.None);
+        using var connection = await accepted.WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(300);   // the request is written and waits for an answer
+
+        await source.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Null(source.Status.LastError);
+        Assert.False(source.Status.Connected);
+    }
+
+    [Fact]
     public async Task AddFastProxyEtcd_InAGenericHost_ServesWhatEtcdHolds_WithOneSourceWhenCalledTwice()
     {
         await using var etcd = await EtcdServer.StartAsync();
