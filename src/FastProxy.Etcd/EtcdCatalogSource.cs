@@ -141,10 +141,18 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
                     mustList = false;
                 }
 
-                mustList = await WatchAsync(delay, cancellationToken).ConfigureAwait(false);
+                var end = await WatchAsync(delay, cancellationToken).ConfigureAwait(false);
+                mustList = end != WatchEnd.Resume;
+                if (end == WatchEnd.ListAfterBackoff)
+                {
+                    // etcd canceled the watch for its own reason (auth change, server-side cancel): were it to
+                    // do so again at once, listing at once would read the whole prefix in a tight loop.
+                    await Task.Delay(delay.Next(), cancellationToken).ConfigureAwait(false);
+                }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
             {
+                // A stop: gRPC reports the stop token's cancellation as Cancelled; not an outage.
                 break;
             }
             catch (Exception ex) when (ex is RpcException or HttpRequestException or IOException or OperationCanceledException or InvalidOperationException)
@@ -213,8 +221,8 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
         _synced.TrySetResult();
     }
 
-    /// <summary>Watches from the revision after the last applied; true when the source must list again (compacted or canceled).</summary>
-    private async Task<bool> WatchAsync(RetryDelay delay, CancellationToken cancellationToken)
+    /// <summary>Watches from the revision after the last applied; returns how the watch ended (a clean end resumes; compaction or a cancel lists again).</summary>
+    private async Task<WatchEnd> WatchAsync(RetryDelay delay, CancellationToken cancellationToken)
     {
         using var call = _connection!.Watch.Watch(cancellationToken: cancellationToken);
         await call.RequestStream.WriteAsync(new WatchRequest
@@ -241,10 +249,10 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
             {
                 var changes = new Dictionary<string, EtcdObject?>(StringComparer.Ordinal);
                 var last = _revision;
-                var listAgain = false;
-                while (!listAgain && changes.Count < MaxBatch && queue.Reader.TryRead(out var response))
+                var end = WatchEnd.Resume;
+                while (end == WatchEnd.Resume && changes.Count < MaxBatch && queue.Reader.TryRead(out var response))
                 {
-                    listAgain = Handle(response, delay, changes, ref last);
+                    end = Handle(response, delay, changes, ref last);
                 }
 
                 if (changes.Count > 0)
@@ -255,9 +263,9 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
 
                 _revision = last;
                 UpdateStatus(s => With(s, connected: true));
-                if (listAgain)
+                if (end != WatchEnd.Resume)
                 {
-                    return true;
+                    return end;
                 }
             }
         }
@@ -277,7 +285,7 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
 
         // The stream ended: an error is rethrown to the retry loop; a clean end resumes from where we are.
         await pump.ConfigureAwait(false);
-        return false;
+        return WatchEnd.Resume;
     }
 
     private static async Task PumpAsync(IAsyncStreamReader<WatchResponse> stream, ChannelWriter<WatchResponse> writer, CancellationToken cancellationToken)
@@ -295,33 +303,34 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
         }
     }
 
-    /// <summary>Folds one watch response into the batch; true when the source must list again (compacted or canceled).</summary>
-    private bool Handle(WatchResponse response, RetryDelay delay, Dictionary<string, EtcdObject?> changes, ref long last)
+    /// <summary>Folds one watch response into the batch; says whether the watch goes on or the source must list again.</summary>
+    private WatchEnd Handle(WatchResponse response, RetryDelay delay, Dictionary<string, EtcdObject?> changes, ref long last)
     {
         if (response.CompactRevision > 0)
         {
+            // The resume point is gone for good: only a list can catch up, and waiting would not help.
             EtcdLog.Compacted(_logger, _options.Endpoint, _revision + 1, response.CompactRevision);
-            return true;
+            return WatchEnd.ListNow;
         }
 
         if (response.Canceled)
         {
             EtcdLog.WatchCanceled(_logger, _options.Endpoint, response.CancelReason);
-            return true;
+            return WatchEnd.ListAfterBackoff;
         }
 
         if (response.Created)
         {
             delay.Reset();
             EtcdLog.Watching(_logger, _options.Endpoint, _options.Prefix, _revision + 1);
-            return false;
+            return WatchEnd.Resume;
         }
 
         if (response.Events.Count == 0)
         {
             // A progress notification: every event up to the header's revision has been sent.
             last = Math.Max(last, response.Header.Revision);
-            return false;
+            return WatchEnd.Resume;
         }
 
         foreach (var e in response.Events)
@@ -340,7 +349,7 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
             last = Math.Max(last, e.Kv.ModRevision);
         }
 
-        return false;
+        return WatchEnd.Resume;
     }
 
     /// <summary>Reads one value into <paramref name="changes"/>: the object, a removal (no endpoint), or nothing (refused, or the same bytes as applied).</summary>
@@ -482,5 +491,18 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
         {
             _status = change(_status);
         }
+    }
+
+    /// <summary>How a watch ended, or (from <see cref="Handle"/>) that it goes on.</summary>
+    private enum WatchEnd
+    {
+        /// <summary>Goes on, or ended cleanly: watch again from the last applied revision.</summary>
+        Resume,
+
+        /// <summary>Compacted past the resume point: list again at once.</summary>
+        ListNow,
+
+        /// <summary>Canceled by etcd: list again after the retry backoff.</summary>
+        ListAfterBackoff,
     }
 }

@@ -129,8 +129,9 @@ public sealed class EtcdPodRegistration : IAsyncDisposable
                 await RegisterAndKeepAliveAsync(delay, cancellationToken).ConfigureAwait(false);
                 EtcdLog.RegistrationLost(_logger, _options.Endpoint, Key, "lease expired", 0);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
             {
+                // A stop: gRPC reports the stop token's cancellation as Cancelled; the registration was not lost.
                 return;
             }
             catch (Exception ex) when (ex is RpcException or HttpRequestException or IOException or OperationCanceledException or InvalidOperationException)
@@ -149,7 +150,7 @@ public sealed class EtcdPodRegistration : IAsyncDisposable
         }
     }
 
-    /// <summary>One registration: a new lease (or the current one, while etcd still knows it), the put, then keep-alives until the lease is gone.</summary>
+    /// <summary>One registration: always a new lease (the previous one, if any, is revoked once the key has moved to it), the put, then keep-alives until the lease is gone.</summary>
     private async Task RegisterAndKeepAliveAsync(RetryDelay delay, CancellationToken cancellationToken)
     {
         var connection = _connection!;
@@ -157,10 +158,21 @@ public sealed class EtcdPodRegistration : IAsyncDisposable
             new LeaseGrantRequest { TTL = _ttlSeconds },
             deadline: DateTime.UtcNow + _options.RequestTimeout,
             cancellationToken: cancellationToken).ConfigureAwait(false);
-        await connection.Kv.PutAsync(
-            new PutRequest { Key = _key, Value = _value, Lease = lease.ID },
-            deadline: DateTime.UtcNow + _options.RequestTimeout,
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await connection.Kv.PutAsync(
+                new PutRequest { Key = _key, Value = _value, Lease = lease.ID },
+                deadline: DateTime.UtcNow + _options.RequestTimeout,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RpcException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            // No key holds the new lease: revoke it (best effort; not with the stop token, which may be why
+            // the put failed), or it lingers until its TTL and the next attempt grants another one.
+            await RevokeQuietlyAsync(connection, lease.ID).ConfigureAwait(false);
+            throw;
+        }
+
         var previous = Interlocked.Exchange(ref _leaseId, lease.ID);
         if (previous != 0 && previous != lease.ID)
         {
@@ -197,6 +209,18 @@ public sealed class EtcdPodRegistration : IAsyncDisposable
             }
 
             await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RevokeQuietlyAsync(EtcdConnection connection, long lease)
+    {
+        try
+        {
+            await connection.Lease.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, deadline: DateTime.UtcNow + _options.RequestTimeout).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RpcException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            // etcd is away: the lease expires by itself after its TTL.
         }
     }
 }

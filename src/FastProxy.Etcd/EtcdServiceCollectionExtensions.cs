@@ -1,7 +1,9 @@
 using FastProxy.Catalog;
 using FastProxy.Etcd;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 // In Microsoft.Extensions.DependencyInjection, like AddFastProxy, so no extra using is needed.
 namespace Microsoft.Extensions.DependencyInjection;
@@ -12,7 +14,8 @@ public static class EtcdServiceCollectionExtensions
     /// <summary>
     /// Adds a hosted <see cref="EtcdCatalogSource"/> over the container's <see cref="ServiceCatalog"/> (call
     /// <c>AddFastProxy</c> too): the services, pods and endpoint slices under the prefix are served, and
-    /// follow etcd's changes.
+    /// follow etcd's changes. Calling it again adds no second source (two would fight over one catalog):
+    /// its <paramref name="configure"/> applies to the same options, after the first.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets where etcd is and which prefix to read.</param>
@@ -21,10 +24,10 @@ public static class EtcdServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
-        var options = new EtcdCatalogOptions();
-        configure(options);
-        services.AddSingleton(provider => new EtcdCatalogSource(provider.GetRequiredService<ServiceCatalog>(), options, provider.GetService<ILoggerFactory>()));
-        services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<EtcdCatalogSource>());
+        services.AddOptions<EtcdCatalogOptions>().Configure(configure);
+        services.TryAddSingleton(static provider => new EtcdCatalogSource(
+            provider.GetRequiredService<ServiceCatalog>(), provider.GetRequiredService<IOptions<EtcdCatalogOptions>>().Value, provider.GetService<ILoggerFactory>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, EtcdCatalogSource>(static provider => provider.GetRequiredService<EtcdCatalogSource>()));
         return services;
     }
 }

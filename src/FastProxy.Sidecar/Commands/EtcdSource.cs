@@ -50,15 +50,25 @@ internal static class EtcdSource
         },
     };
 
-    /// <summary>Adds the options to <c>run</c> (ServiceSources checks that exactly one source is given).</summary>
+    /// <summary>Adds the options to <c>run</c>, with the rule that --etcd-prefix goes with --etcd (ServiceSources checks that exactly one source is given).</summary>
     public static void AddTo(Command command, Option<Uri?> endpoint, Option<string> prefix)
     {
         command.Options.Add(endpoint);
         command.Options.Add(prefix);
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(endpoint) is not { Implicit: false } && result.GetResult(prefix) is { Implicit: false })
+            {
+                result.AddError($"{prefix.Name}: only with --etcd");
+            }
+        });
     }
 
-    /// <summary>Starts the source and waits a little for its first list, so the banner shows what is served.</summary>
-    public static async Task<EtcdCatalogSource> StartAsync(ServiceCatalog catalog, Settings settings, string defaultNamespace, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the source and waits a little for its first list, so the banner shows what is served. Null
+    /// when <paramref name="cancellationToken"/> (Ctrl+C, SIGTERM) stopped the wait: the source is disposed.
+    /// </summary>
+    public static async Task<EtcdCatalogSource?> StartAsync(ServiceCatalog catalog, Settings settings, string defaultNamespace, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var source = new EtcdCatalogSource(catalog, new EtcdCatalogOptions { Endpoint = settings.Endpoint, Prefix = settings.Prefix, DefaultNamespace = defaultNamespace }, loggerFactory);
         await source.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -69,6 +79,11 @@ internal static class EtcdSource
         catch (TimeoutException)
         {
             await Console.Error.WriteLineAsync($"fastproxy run: --etcd {settings.Endpoint}: not reachable yet ({source.Status.LastError}); serving nothing until it is, retrying").ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await source.DisposeAsync().ConfigureAwait(false);
+            return null;
         }
 
         return source;

@@ -77,7 +77,8 @@ internal static class KubernetesSource
     /// <summary>
     /// Creates and starts the source and waits (bounded) for its first full list. Null, with the reason
     /// printed, when the credentials are unusable; an unreachable API server is not fatal: the source keeps
-    /// retrying and the catalog fills when it answers.
+    /// retrying and the catalog fills when it answers. Also null, with the source disposed, when
+    /// <paramref name="cancellationToken"/> (Ctrl+C, SIGTERM) stopped the wait.
     /// </summary>
     public static async Task<KubernetesCatalogSource?> StartAsync(Settings settings, ServiceCatalog catalog, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
@@ -106,6 +107,11 @@ internal static class KubernetesSource
         catch (TimeoutException)
         {
             await Console.Error.WriteLineAsync($"fastproxy run: --kubernetes: not in sync with the API server after {FirstSyncWait.TotalSeconds:0} s ({source.Status.LastError ?? "no answer yet"}); serving what is listed, retrying in the background.").ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await source.DisposeAsync().ConfigureAwait(false);
+            return null;
         }
 
         return source;

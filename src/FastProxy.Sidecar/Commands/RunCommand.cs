@@ -72,6 +72,18 @@ internal static partial class RunCommand
             {
                 result.AddError("--watch, --no-watch: give one of them");
             }
+
+            // The Kubernetes and etcd sources always follow their changes: a --no-watch there would be ignored.
+            if (result.GetValue(KubernetesSource.EnabledOption) || result.GetResult(etcd) is { Implicit: false })
+            {
+                foreach (var option in new Option[] { watch, noWatch })
+                {
+                    if (result.GetResult(option) is { Implicit: false })
+                    {
+                        result.AddError($"{option.Name}: only with -f files (--kubernetes and --etcd always follow their changes)");
+                    }
+                }
+            }
         });
         command.SetAction((result, cancellationToken) => RunAsync(
             new Settings(
@@ -112,18 +124,29 @@ internal static partial class RunCommand
         var catalog = new ServiceCatalog(catalogOptions);
         var fingerprint = string.Empty;
         var set = ManifestSet.Empty;
+        // Disposed here only on the way out; a normal stop stops them earlier, before the drain (StopSourcesAsync).
         await using var kubernetes = settings.Kubernetes is { } kubernetesSettings
             ? await KubernetesSource.StartAsync(kubernetesSettings, catalog, loggerFactory, cancellationToken).ConfigureAwait(false)
             : null;
+
+        // etcd lists, watches and keeps the last good state by itself, as the Kubernetes source does
+        // (ServiceSources allows one source, so at most one of the two starts).
+        await using var etcd = settings.Etcd is { } etcdSettings
+            ? await EtcdSource.StartAsync(catalog, etcdSettings, settings.Namespace, loggerFactory, cancellationToken).ConfigureAwait(false)
+            : null;
+        if (cancellationToken.IsCancellationRequested && (settings.Kubernetes is not null || settings.Etcd is not null))
+        {
+            // Ctrl+C or SIGTERM while waiting for the first sync: the source is stopped and nothing was
+            // served yet; a normal stop, as from the main loop.
+            Log.Stopped(logger);
+            return 0;
+        }
+
         if (settings.Kubernetes is not null && kubernetes is null)
         {
             return 1;
         }
 
-        // etcd lists, watches and keeps the last good state by itself, as the Kubernetes source does.
-        await using var etcd = settings.Etcd is { } etcdSettings
-            ? await EtcdSource.StartAsync(catalog, etcdSettings, settings.Namespace, loggerFactory, cancellationToken).ConfigureAwait(false)
-            : null;
         var fromFiles = kubernetes is null && etcd is null;
         if (fromFiles)
         {
@@ -171,6 +194,7 @@ internal static partial class RunCommand
             catch (System.Net.Sockets.SocketException ex)
             {
                 await Console.Error.WriteLineAsync($"fastproxy run: --dns {settings.Dns}: cannot listen: {ex.Message} (choose another address, or --dns off)").ConfigureAwait(false);
+                await StopSourcesAsync(kubernetes, etcd).ConfigureAwait(false);
                 await proxy.StopAsync(CancellationToken.None).ConfigureAwait(false);
                 return 1;
             }
@@ -185,6 +209,7 @@ internal static partial class RunCommand
                 catch (IOException ex)
                 {
                     await Console.Error.WriteLineAsync($"fastproxy run: --admin {adminEndPoint}: cannot listen: {ex.Message} (choose another address, or --admin off)").ConfigureAwait(false);
+                    await StopSourcesAsync(kubernetes, etcd).ConfigureAwait(false);
                     await proxy.StopAsync(CancellationToken.None).ConfigureAwait(false);
                     return 1;
                 }
@@ -220,7 +245,10 @@ internal static partial class RunCommand
         }
         finally
         {
-            // Admin first, so /healthz stops saying "ok" before the proxy stops serving.
+            // The source first: the catalog must not change while the proxy drains.
+            await StopSourcesAsync(kubernetes, etcd).ConfigureAwait(false);
+
+            // Admin next, so /healthz stops saying "ok" before the proxy stops serving.
             if (admin is not null)
             {
                 await admin.StopAsync(CancellationToken.None).ConfigureAwait(false);
@@ -236,6 +264,19 @@ internal static partial class RunCommand
         await proxy.StopAsync(CancellationToken.None).ConfigureAwait(false);
         Log.Stopped(logger);
         return 0;
+    }
+
+    private static async Task StopSourcesAsync(FastProxy.Kubernetes.KubernetesCatalogSource? kubernetes, FastProxy.Etcd.EtcdCatalogSource? etcd)
+    {
+        if (kubernetes is not null)
+        {
+            await kubernetes.StopAsync().ConfigureAwait(false);
+        }
+
+        if (etcd is not null)
+        {
+            await etcd.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

@@ -36,7 +36,7 @@ internal static class SidecarOptions
 
     public static Option<string> Namespace() => new("--namespace", "-n")
     {
-        Description = "Namespace of objects whose metadata.namespace is absent or empty.",
+        Description = "With -f: the namespace of objects whose metadata.namespace is absent or empty. With --kubernetes: the one namespace watched (default: all). With --etcd: the namespace of values that name none; a value's namespace must match its key's.",
         HelpName = "NS",
         DefaultValueFactory = static _ => NamespacedName.DefaultNamespace,
         CustomParser = static result =>

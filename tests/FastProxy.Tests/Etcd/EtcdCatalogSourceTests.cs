@@ -205,7 +205,28 @@ public sealed class EtcdCatalogSourceTests
     }
 
     [Fact]
-    public async Task AddFastProxyEtcd_InAGenericHost_ServesWhatEtcdHolds()
+    public async Task Stop_WhileARequestIsInFlight_IsNotAnOutage()
+    {
+        // A loopback "etcd" that accepts the connection and never answers: the first list hangs in gRPC,
+        // so the stop cancels a call in flight, which gRPC reports as RpcException(Cancelled).
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Parse($"127.214.{1 + (Environment.ProcessId % 250)}.1"), 0);
+        silent.Start();
+        var accepted = silent.AcceptSocketAsync();
+        var endpoint = (IPEndPoint)silent.LocalEndpoint;
+        var catalog = new ServiceCatalog(new ServiceCatalogOptions());
+        await using var source = new EtcdCatalogSource(catalog, new EtcdCatalogOptions { Endpoint = new Uri($"http://{endpoint}"), RequestTimeout = TimeSpan.FromSeconds(30) });
+        await source.StartAsync(CancellationToken.None);
+        using var connection = await accepted.WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(300);   // the request is written and waits for an answer
+
+        await source.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Null(source.Status.LastError);
+        Assert.False(source.Status.Connected);
+    }
+
+    [Fact]
+    public async Task AddFastProxyEtcd_InAGenericHost_ServesWhatEtcdHolds_WithOneSourceWhenCalledTwice()
     {
         await using var etcd = await EtcdServer.StartAsync();
         var (pods, vip) = TestAddresses.Next();
@@ -215,11 +236,14 @@ public sealed class EtcdCatalogSourceTests
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new Microsoft.Extensions.Hosting.HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddFastProxy().AddFastProxyEtcd(o => o.Endpoint = etcd.ClientUrl);
+        builder.Services.AddFastProxyEtcd(o => o.Prefix = EtcdKeyLayout.DefaultPrefix);   // a second call: the same source, not two on one catalog
         var host = builder.Build();
         await using var disposal = (IAsyncDisposable)host;
         await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
         var source = host.Services.GetRequiredService<EtcdCatalogSource>();
+        Assert.Same(source, Assert.Single(host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<EtcdCatalogSource>()));
+        Assert.Equal(etcd.ClientUrl, source.Status.Endpoint);
         await source.Synced.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Same(host.Services.GetRequiredService<ServiceCatalog>(), host.Services.GetRequiredService<ProxyServer>().Catalog);
         await EtcdManifests.EventuallyAsync(async () => await TestClient.WhoServesAsync(new IPEndPoint(vip, 18080)) == "web-1", "web-1 serves through the VIP of the hosted proxy");

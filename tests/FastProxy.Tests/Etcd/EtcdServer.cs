@@ -47,7 +47,17 @@ internal sealed class EtcdServer : IAsyncDisposable
         var etcd = ExternalTool.Require("etcd", "etcd-server");
         var n = Interlocked.Increment(ref _next);
         var server = new EtcdServer(etcd, IPAddress.Parse($"127.210.{n % 250}.{1 + (Environment.ProcessId % 250)}"));
-        await server.StartAgainAsync();
+        try
+        {
+            await server.StartAgainAsync();
+        }
+        catch
+        {
+            // StartAgainAsync stopped etcd; the data directory goes too.
+            await server.DisposeAsync();
+            throw;
+        }
+
         return server;
     }
 
@@ -85,21 +95,30 @@ internal sealed class EtcdServer : IAsyncDisposable
         _connection = new EtcdConnection(client);
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
+        try
         {
-            try
+            while (true)
             {
-                await _connection.Kv.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8("/") }, deadline: DateTime.UtcNow.AddSeconds(2));
-                return;
+                try
+                {
+                    await _connection.Kv.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8("/") }, deadline: DateTime.UtcNow.AddSeconds(2));
+                    return;
+                }
+                catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline && !process.HasExited)
+                {
+                    await Task.Delay(100);
+                }
+                catch (Grpc.Core.RpcException ex)
+                {
+                    throw new InvalidOperationException($"etcd did not start: {ex.Status.Detail}\n{Output}", ex);
+                }
             }
-            catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline && !process.HasExited)
-            {
-                await Task.Delay(100);
-            }
-            catch (Grpc.Core.RpcException ex)
-            {
-                throw new InvalidOperationException($"etcd did not start: {ex.Status.Detail}\n{Output}", ex);
-            }
+        }
+        catch
+        {
+            // Not ready in time while still running: kill it by PID, or it outlives the test.
+            await StopAsync();
+            throw;
         }
     }
 

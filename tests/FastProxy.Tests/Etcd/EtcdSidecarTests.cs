@@ -75,21 +75,56 @@ public sealed class EtcdSidecarTests
     [Fact]
     public async Task Run_TakesOneSource_AndNamesABadEtcdOption()
     {
-        var (exit, output) = await SidecarProcess.RunToEndAsync("run", "-f", "whatever.yaml", "--etcd", "http://127.0.0.1:2379");
-        Assert.True(exit == 2, $"exit {exit}:\n{output}");
-        Assert.Contains("-f, --etcd: give one source", output, StringComparison.Ordinal);
+        await AssertUsageErrorAsync("-f, --etcd: give one source", "run", "-f", "whatever.yaml", "--etcd", "http://127.0.0.1:2379");
 
-        (exit, output) = await SidecarProcess.RunToEndAsync("run", "--etcd", "127.0.0.1:2379");
-        Assert.True(exit == 2, $"exit {exit}:\n{output}");
-        Assert.Contains("--etcd: expected an etcd client URL", output, StringComparison.Ordinal);
+        await AssertUsageErrorAsync("--etcd: expected an etcd client URL", "run", "--etcd", "127.0.0.1:2379");
 
-        (exit, output) = await SidecarProcess.RunToEndAsync("run", "--etcd", "http://127.0.0.1:2379", "--etcd-prefix", "fastproxy");
-        Assert.True(exit == 2, $"exit {exit}:\n{output}");
-        Assert.Contains("--etcd-prefix: expected a key prefix", output, StringComparison.Ordinal);
+        await AssertUsageErrorAsync("--etcd-prefix: expected a key prefix", "run", "--etcd", "http://127.0.0.1:2379", "--etcd-prefix", "fastproxy");
 
-        (exit, output) = await SidecarProcess.RunToEndAsync("run", "--help");
+        var (exit, output) = await SidecarProcess.RunToEndAsync("run", "--help");
         Assert.Equal(0, exit);
         Assert.Contains("--etcd", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_EtcdPrefixWithoutEtcd_AndWatchWithEtcd_AreUsageErrors()
+    {
+        await AssertUsageErrorAsync("--etcd-prefix: only with --etcd", "run", "-f", "whatever.yaml", "--etcd-prefix", "/other/");
+
+        await AssertUsageErrorAsync("--no-watch: only with -f files", "run", "--etcd", "http://127.0.0.1:2379", "--no-watch");
+
+        await AssertUsageErrorAsync("--watch: only with -f files", "run", "--etcd", "http://127.0.0.1:2379", "--watch");
+
+        var (exit, output) = await SidecarProcess.RunToEndAsync("run", "--help");
+        Assert.Equal(0, exit);
+        Assert.Contains("With --etcd: the namespace of values that name none", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_SigtermWhileWaitingForTheFirstList_StopsCleanly()
+    {
+        // Nothing listens there: the source keeps retrying and run waits (10 s) for a first list.
+        var address = IPAddress.Parse($"127.213.{1 + (Environment.ProcessId % 250)}.1");
+        var unreachable = new Uri($"http://{address}:{EtcdServer.FreePort(address)}");
+        await using var sidecar = SidecarProcess.Start("run", "--etcd", unreachable.ToString(), "--admin", "off", "--dns", "off");
+        await sidecar.WaitForLineAsync("unreachable or failed", Startup);
+
+        // Well within the 10 s wait: the stop ends the wait, not its timeout.
+        await StopsCleanlyOnSigtermAsync(sidecar, TimeSpan.FromSeconds(8));
+        Assert.DoesNotContain("Exception", sidecar.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Press Ctrl+C to stop.", sidecar.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_SigtermWhileFollowingEtcd_StopsWithoutAFalseOutage()
+    {
+        await using var etcd = await EtcdServer.StartAsync();
+        await using var sidecar = SidecarProcess.Start("run", "--etcd", etcd.ClientUrl.ToString(), "--admin", "off", "--dns", "off", "--drain-timeout", "1s");
+        await sidecar.WaitForLineAsync("Press Ctrl+C to stop.", Startup);
+        await sidecar.WaitForLineAsync("watching /fastproxy/", Startup);
+
+        await StopsCleanlyOnSigtermAsync(sidecar, TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain("unreachable or failed", sidecar.Output, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -147,6 +182,23 @@ public sealed class EtcdSidecarTests
         {
             await DisposeAllAsync(nodes, backends);
         }
+    }
+
+    /// <summary>Sends SIGTERM and checks the sidecar stopped as a normal stop does: exit 0, "stopped" logged.</summary>
+    private static async Task StopsCleanlyOnSigtermAsync(SidecarProcess sidecar, TimeSpan timeout)
+    {
+        await sidecar.SignalAsync("TERM");
+        var exit = await sidecar.WaitForExitAsync(timeout);
+        Assert.True(exit == 0, $"exit {exit}:\n{sidecar.Output}");
+        Assert.Contains("] stopped", sidecar.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs the sidecar to its end and checks it stopped with a usage error (exit 2) that says <paramref name="expected"/>.</summary>
+    private static async Task AssertUsageErrorAsync(string expected, params string[] args)
+    {
+        var (exit, output) = await SidecarProcess.RunToEndAsync(args);
+        Assert.True(exit == 2, $"exit {exit}:\n{output}");
+        Assert.Contains(expected, output, StringComparison.Ordinal);
     }
 
     private static async Task DisposeAllAsync(List<Node> nodes, TestBackend[] backends)

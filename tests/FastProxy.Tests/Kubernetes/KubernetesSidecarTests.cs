@@ -45,6 +45,18 @@ public sealed class KubernetesSidecarTests
     }
 
     [Fact]
+    public async Task RunKubernetesWithWatchOptions_IsAUsageError()
+    {
+        var (exit, output) = await SidecarProcess.RunToEndAsync("run", "--kubernetes", "--no-watch");
+        Assert.True(exit == 2, $"exit {exit}:\n{output}");
+        Assert.Contains("--no-watch: only with -f files", output, StringComparison.Ordinal);
+
+        (exit, output) = await SidecarProcess.RunToEndAsync("run", "--kubernetes", "--watch");
+        Assert.True(exit == 2, $"exit {exit}:\n{output}");
+        Assert.Contains("--watch: only with -f files", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunKubernetesWithMissingKubeconfig_SaysSo()
     {
         var (exit, output) = await SidecarProcess.RunToEndAsync("run", "--kubernetes", "--kubeconfig", "/nonexistent/kubeconfig", "--admin", "off", "--dns", "off");
