@@ -1,6 +1,7 @@
 using Etcdserverpb;
 using FastProxy.Catalog;
 using FastProxy.Manifests;
+using FastProxy.Manifests.Mapping;
 using Google.Protobuf;
 using System.Threading.Channels;
 using Grpc.Core;
@@ -423,28 +424,8 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
         var update = new CatalogUpdate();
         foreach (var (key, next) in changes)
         {
-            if (next is null)
-            {
-                var gone = _objects[key];
-                _ = gone.Kind switch
-                {
-                    ManifestObjectKind.Service => update.RemoveService(gone.Id),
-                    ManifestObjectKind.Pod => update.RemovePod(gone.Id),
-                    ManifestObjectKind.EndpointSlice => update.RemoveEndpointSlice(gone.Id),
-                    _ => update.RemoveEndpoints(gone.Id),
-                };
-            }
-            else
-            {
-                _ = next.Model switch
-                {
-                    Model.Service service => update.SetService(service),
-                    Model.Pod pod => update.SetPod(pod),
-                    Model.EndpointSlice slice => update.SetEndpointSlice(slice),
-                    Model.Endpoints endpoints => update.SetEndpoints(endpoints),
-                    _ => update,
-                };
-            }
+            var (kind, id) = next is null ? (_objects[key].Kind, _objects[key].Id) : (next.Kind, next.Id);
+            CatalogObjects.Add(update, kind, id, next?.Model);
         }
 
         try

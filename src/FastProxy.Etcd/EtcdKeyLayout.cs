@@ -1,3 +1,4 @@
+using FastProxy.Manifests.Mapping;
 using FastProxy.Manifests;
 using FastProxy.Model;
 
@@ -22,7 +23,7 @@ public static class EtcdKeyLayout
     public static string Key(string prefix, ManifestObjectKind kind, NamespacedName id)
     {
         ValidatePrefix(prefix, nameof(prefix));
-        return $"{prefix}{Segment(kind)}/{id.Namespace}/{id.Name}";
+        return $"{prefix}{KindNames.Resource(kind)}/{id.Namespace}/{id.Name}";
     }
 
     /// <summary>Reads a key back into a kind and an object id; false for a key of another shape.</summary>
@@ -58,15 +59,6 @@ public static class EtcdKeyLayout
         id = new NamespacedName(parts[1], parts[2]);
         return true;
     }
-
-    internal static string Segment(ManifestObjectKind kind) => kind switch
-    {
-        ManifestObjectKind.Service => "services",
-        ManifestObjectKind.Pod => "pods",
-        ManifestObjectKind.EndpointSlice => "endpointslices",
-        ManifestObjectKind.Endpoints => "endpoints",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown object kind."),
-    };
 
     internal static void ValidatePrefix(string prefix, string name)
     {

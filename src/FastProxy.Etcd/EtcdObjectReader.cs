@@ -1,4 +1,5 @@
 using FastProxy.Manifests;
+using FastProxy.Manifests.Mapping;
 using FastProxy.Model;
 using Google.Protobuf;
 
@@ -33,11 +34,7 @@ internal static class EtcdObjectReader
             return new Result(null, [.. set.Diagnostics.Where(d => d.Severity == ManifestSeverity.Error).Select(d => d.ToString())]);
         }
 
-        var objects = new List<(ManifestObjectKind Kind, NamespacedName Id, object Model)>();
-        objects.AddRange(set.Services.Select(s => (ManifestObjectKind.Service, s.Id, (object)s)));
-        objects.AddRange(set.Pods.Select(p => (ManifestObjectKind.Pod, p.Id, (object)p)));
-        objects.AddRange(set.EndpointSlices.Select(s => (ManifestObjectKind.EndpointSlice, s.Id, (object)s)));
-        objects.AddRange(set.Endpoints.Select(e => (ManifestObjectKind.Endpoints, e.Id, (object)e)));
+        var objects = CatalogObjects.All(set);
         if (objects.Count > 1)
         {
             return Error($"{key}: holds {objects.Count} objects; one key holds one object");

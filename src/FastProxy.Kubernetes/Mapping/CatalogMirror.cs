@@ -1,5 +1,6 @@
 using FastProxy.Catalog;
 using FastProxy.Manifests;
+using FastProxy.Manifests.Mapping;
 using FastProxy.Model;
 using Microsoft.Extensions.Logging;
 
@@ -141,15 +142,7 @@ internal sealed class CatalogMirror
         var update = new CatalogUpdate();
         foreach (var change in changes)
         {
-            _ = (change.Model, change.Kind) switch
-            {
-                (Service service, _) => update.SetService(service),
-                (Pod pod, _) => update.SetPod(pod),
-                (EndpointSlice slice, _) => update.SetEndpointSlice(slice),
-                (null, ManifestObjectKind.Service) => update.RemoveService(change.Id),
-                (null, ManifestObjectKind.Pod) => update.RemovePod(change.Id),
-                _ => update.RemoveEndpointSlice(change.Id),
-            };
+            CatalogObjects.Add(update, change.Kind, change.Id, change.Model);
         }
 
         return update;

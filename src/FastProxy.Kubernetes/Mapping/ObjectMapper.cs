@@ -42,7 +42,7 @@ internal sealed class ObjectMapper
         // List items come without kind and apiVersion; a manifest needs them.
         (item.ApiVersion, item.Kind) = (KindNames.ApiVersion(kind), KindNames.Name(kind));
         var json = KubernetesJson.Serialize(item);
-        var set = ManifestReader.Parse(json, $"{KindPlural(kind)}/{id}.json", new ManifestReadOptions { DefaultNamespace = id.Namespace });
+        var set = ManifestReader.Parse(json, $"{KindNames.Resource(kind)}/{id}.json", new ManifestReadOptions { DefaultNamespace = id.Namespace });
         foreach (var warning in set.Diagnostics.Where(static d => d.Severity == ManifestSeverity.Warning))
         {
             KubernetesSourceLog.ObjectWarning(_logger, KindName(kind), id.ToString(), Describe(warning));
@@ -63,15 +63,6 @@ internal sealed class ObjectMapper
     }
 
     internal static string KindName(ManifestObjectKind kind) => KindNames.Name(kind);
-
-    /// <summary>The API's resource name (the path segment): <c>services</c>, <c>pods</c>, <c>endpointslices</c>.</summary>
-    internal static string KindPlural(ManifestObjectKind kind) => kind switch
-    {
-        ManifestObjectKind.Service => "services",
-        ManifestObjectKind.Pod => "pods",
-        ManifestObjectKind.EndpointSlice => "endpointslices",
-        _ => "endpoints",
-    };
 
     /// <summary>The field path and the reason, without the made-up file name the object was parsed under.</summary>
     internal static string Describe(ManifestDiagnostic diagnostic)

@@ -1,3 +1,4 @@
+using FastProxy.Manifests.Mapping;
 using System.Net;
 using FastProxy.Kubernetes.Mapping;
 using FastProxy.Manifests;
@@ -40,7 +41,7 @@ internal sealed class ResourceWatcher<T, TList>
         _mirror = mirror;
         _options = options;
         _logger = logger;
-        _state = new WatchState(ns is null ? ObjectMapper.KindPlural(kind) : $"{ObjectMapper.KindPlural(kind)}/{ns}");
+        _state = new WatchState(ns is null ? KindNames.Resource(kind) : $"{KindNames.Resource(kind)}/{ns}");
     }
 
     public WatchState State => _state;

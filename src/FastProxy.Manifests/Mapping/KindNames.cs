@@ -34,6 +34,15 @@ internal static class KindNames
         _ => "endpoints",
     };
 
+    /// <summary>The API's resource name, also the path segment etcd keys use: <c>services</c>, <c>pods</c>, <c>endpointslices</c>, <c>endpoints</c>.</summary>
+    public static string Resource(ManifestObjectKind kind) => kind switch
+    {
+        ManifestObjectKind.Service => "services",
+        ManifestObjectKind.Pod => "pods",
+        ManifestObjectKind.EndpointSlice => "endpointslices",
+        _ => "endpoints",
+    };
+
     public static string Plural(ManifestObjectKind kind) => kind switch
     {
         ManifestObjectKind.Service => "Services",
