@@ -385,59 +385,15 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
     /// skipped. Returns how many changes took effect.
     /// </summary>
     private int Apply(Dictionary<string, EtcdObject?> changes)
+        => CatalogObjects.ApplyIsolatingRefusals(
+            _catalog,
+            changes.Where(c => c.Value is not null || _objects.ContainsKey(c.Key)).ToList(),
+            c => c.Value is { } next ? (next.Kind, next.Id, next.Model) : (_objects[c.Key].Kind, _objects[c.Key].Id, null),
+            Commit,
+            (c, ex) => Refused(c.Key, string.Join("; ", ex.Errors.Select(e => e.ToString()))));
+
+    private void Commit(IReadOnlyList<KeyValuePair<string, EtcdObject?>> changes)
     {
-        var effective = changes.Where(c => c.Value is not null || _objects.ContainsKey(c.Key)).ToList();
-        if (effective.Count == 0)
-        {
-            return 0;
-        }
-
-        if (TryApply(effective, out var errors))
-        {
-            return effective.Count;
-        }
-
-        if (effective.Count == 1)
-        {
-            Refused(effective[0].Key, errors);
-            return 0;
-        }
-
-        var applied = 0;
-        foreach (var change in effective)
-        {
-            if (TryApply([change], out errors))
-            {
-                applied++;
-            }
-            else
-            {
-                Refused(change.Key, errors);
-            }
-        }
-
-        return applied;
-    }
-
-    private bool TryApply(IReadOnlyList<KeyValuePair<string, EtcdObject?>> changes, out string errors)
-    {
-        var update = new CatalogUpdate();
-        foreach (var (key, next) in changes)
-        {
-            var (kind, id) = next is null ? (_objects[key].Kind, _objects[key].Id) : (next.Kind, next.Id);
-            CatalogObjects.Add(update, kind, id, next?.Model);
-        }
-
-        try
-        {
-            _catalog.Apply(update);
-        }
-        catch (CatalogValidationException ex)
-        {
-            errors = string.Join("; ", ex.Errors.Select(e => e.ToString()));
-            return false;
-        }
-
         foreach (var (key, next) in changes)
         {
             if (next is null)
@@ -449,9 +405,6 @@ public sealed class EtcdCatalogSource : IHostedService, IAsyncDisposable
                 _objects[key] = next;
             }
         }
-
-        errors = string.Empty;
-        return true;
     }
 
     private void Refused(string key, string errors)

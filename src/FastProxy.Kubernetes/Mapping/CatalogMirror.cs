@@ -81,48 +81,12 @@ internal sealed class CatalogMirror
     }
 
     private void Apply(List<MappedObject> changes)
-    {
-        if (changes.Count == 0)
-        {
-            return;
-        }
-
-        try
-        {
-            _catalog.Apply(ToUpdate(changes));
-            Commit(changes);
-        }
-        catch (CatalogValidationException) when (changes.Count > 1)
-        {
-            // One bad object must not hold back the others: apply them one by one.
-            foreach (var change in changes)
-            {
-                TryApplyOne(change);
-            }
-        }
-        catch (CatalogValidationException ex)
-        {
-            Refused(changes[0], ex);
-        }
-    }
-
-    private void TryApplyOne(MappedObject change)
-    {
-        try
-        {
-            _catalog.Apply(ToUpdate([change]));
-            Commit([change]);
-        }
-        catch (CatalogValidationException ex)
-        {
-            Refused(change, ex);
-        }
-    }
+        => CatalogObjects.ApplyIsolatingRefusals(_catalog, changes, static c => (c.Kind, c.Id, c.Model), Commit, Refused);
 
     private void Refused(MappedObject change, CatalogValidationException ex)
         => KubernetesSourceLog.RefusedObject(_logger, ObjectMapper.KindName(change.Kind), change.Id.ToString(), string.Join("; ", ex.Errors.Select(static e => $"{e.Field}: {e.Message}")));
 
-    private void Commit(List<MappedObject> changes)
+    private void Commit(IReadOnlyList<MappedObject> changes)
     {
         foreach (var change in changes)
         {
@@ -135,16 +99,5 @@ internal sealed class CatalogMirror
                 _applied[(change.Kind, change.Id)] = change.ResourceVersion;
             }
         }
-    }
-
-    private static CatalogUpdate ToUpdate(List<MappedObject> changes)
-    {
-        var update = new CatalogUpdate();
-        foreach (var change in changes)
-        {
-            CatalogObjects.Add(update, change.Kind, change.Id, change.Model);
-        }
-
-        return update;
     }
 }

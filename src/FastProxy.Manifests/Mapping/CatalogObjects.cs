@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using FastProxy.Catalog;
 using FastProxy.Model;
 
@@ -5,8 +6,9 @@ namespace FastProxy.Manifests.Mapping;
 
 /// <summary>
 /// One object as the sources that feed the catalog object by object (etcd, the Kubernetes API) hold it:
-/// its kind, its id and its model. The one place that turns a parsed manifest into such objects and such
-/// objects into catalog changes, so every source maps and applies them alike.
+/// its kind, its id and its model. The one place that turns a parsed manifest into such objects, such
+/// objects into catalog changes, and applies a batch of them with refusals isolated, so every source maps
+/// and applies them alike.
 /// </summary>
 internal static class CatalogObjects
 {
@@ -34,4 +36,78 @@ internal static class CatalogObjects
         (null, _) => update.RemoveEndpoints(id),
         _ => throw new ArgumentException($"not a catalog object: {model.GetType().Name}", nameof(model)),
     };
+
+    /// <summary>
+    /// Applies <paramref name="changes"/> as one catalog version. When the catalog refuses the batch (a
+    /// virtual IP or node port clash, an unknown balancer...), applies them one by one, so only the refused
+    /// ones are skipped and each is handed to <paramref name="refused"/>. <paramref name="committed"/> hears
+    /// every batch that went in. Returns how many changes took effect. A change's model, null, removes it.
+    /// </summary>
+    public static int ApplyIsolatingRefusals<T>(
+        ServiceCatalog catalog,
+        IReadOnlyList<T> changes,
+        Func<T, (ManifestObjectKind Kind, NamespacedName Id, object? Model)> describe,
+        Action<IReadOnlyList<T>> committed,
+        Action<T, CatalogValidationException> refused)
+    {
+        if (changes.Count == 0)
+        {
+            return 0;
+        }
+
+        if (TryApply(catalog, changes, describe, committed, out var error))
+        {
+            return changes.Count;
+        }
+
+        if (changes.Count == 1)
+        {
+            refused(changes[0], error);
+            return 0;
+        }
+
+        var applied = 0;
+        foreach (var change in changes)
+        {
+            if (TryApply(catalog, [change], describe, committed, out error))
+            {
+                applied++;
+            }
+            else
+            {
+                refused(change, error);
+            }
+        }
+
+        return applied;
+    }
+
+    private static bool TryApply<T>(
+        ServiceCatalog catalog,
+        IReadOnlyList<T> changes,
+        Func<T, (ManifestObjectKind Kind, NamespacedName Id, object? Model)> describe,
+        Action<IReadOnlyList<T>> committed,
+        [NotNullWhen(false)] out CatalogValidationException? error)
+    {
+        var update = new CatalogUpdate();
+        foreach (var change in changes)
+        {
+            var (kind, id, model) = describe(change);
+            Add(update, kind, id, model);
+        }
+
+        try
+        {
+            catalog.Apply(update);
+        }
+        catch (CatalogValidationException ex)
+        {
+            error = ex;
+            return false;
+        }
+
+        committed(changes);
+        error = null;
+        return true;
+    }
 }
