@@ -21,6 +21,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ConcurrentQueue<(int Status, string Body)>> _oneOffLists = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentQueue<WatchScript>> _watches = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Socket, byte> _open = new();
+    private readonly ConcurrentDictionary<string, int> _held = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
     private CancellationTokenSource _dropWatches = new();
     private CancellationTokenSource _resetWatches = new();
@@ -87,6 +88,25 @@ internal sealed class FakeApiServer : IAsyncDisposable
     /// <summary>An HTTP error (e.g. 410 Gone with a Status body) for the next watch request of <paramref name="path"/>.</summary>
     public void EnqueueWatchStatus(string path, int status, string body)
         => _watches.GetOrAdd(path, static _ => new()).Enqueue(new WatchScript([], true, status, body));
+
+    /// <summary>
+    /// Completes when a watch on <paramref name="path"/> is being held open, so that a following
+    /// <see cref="DropWatches"/> or <see cref="ResetWatches"/> ends it rather than racing the client's
+    /// first watch request (which would then consume a script meant for the resumed watch).
+    /// </summary>
+    public async Task WhenWatchHeldAsync(string path)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!(_held.TryGetValue(path, out var count) && count > 0))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"no watch on {path} was held open within 10 s");
+            }
+
+            await Task.Delay(10);
+        }
+    }
 
     /// <summary>Ends every watch stream that is open now (the client sees a clean end of stream).</summary>
     public void DropWatches()
@@ -244,12 +264,17 @@ internal sealed class FakeApiServer : IAsyncDisposable
 
             if (!script.Close)
             {
+                _held.AddOrUpdate(request.Path, 1, static (_, n) => n + 1);
                 try
                 {
                     await Task.Delay(Timeout.Infinite, hold.Token);
                 }
                 catch (OperationCanceledException)
                 {
+                }
+                finally
+                {
+                    _held.AddOrUpdate(request.Path, 0, static (_, n) => n - 1);
                 }
             }
 

@@ -33,6 +33,7 @@ public sealed class KubernetesEndToEndTests
                 Assert.Equal("web-1", await TestClient.WhoServesAsync(service));
             }
 
+            await env.Server.WhenWatchHeldAsync(SlicesPath);
             env.Server.EnqueueWatch(SlicesPath, [modified]);
             env.Server.DropWatches();
             await EventuallyAsync(() => env.Service("web").Ports[0].Internal.Endpoints.Length == 2, "the slice event makes web-2 ready");

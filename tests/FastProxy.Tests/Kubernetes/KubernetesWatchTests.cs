@@ -43,6 +43,7 @@ public sealed class KubernetesWatchTests
         await using var env = Create();
         await env.StartAsync();
         Assert.True(env.HasService("metrics"));
+        await env.Server.WhenWatchHeldAsync(ServicesPath);
 
         // The connection breaks; meanwhile metrics is deleted and the API server compacts past 1000,
         // so the resumed watch gets a 410 ERROR event.
@@ -65,6 +66,7 @@ public sealed class KubernetesWatchTests
         await using var env = Create();
         await env.StartAsync();
         Assert.True(env.HasService("metrics"));
+        await env.Server.WhenWatchHeldAsync(ServicesPath);
 
         env.Server.SetList(ServicesPath, FilterList(Fixture("services.json"), i => NameOf(i) != "metrics", "1400"));
         env.Server.EnqueueWatchStatus(ServicesPath, 410, Gone);
@@ -80,6 +82,7 @@ public sealed class KubernetesWatchTests
     {
         await using var env = Create();
         await env.StartAsync();
+        await env.Server.WhenWatchHeldAsync(ServicesPath);
 
         // From now on every services watch is answered 410: each relist's fresh version is "gone" again.
         for (var i = 0; i < 200; i++)
@@ -113,6 +116,7 @@ public sealed class KubernetesWatchTests
         await env.StartAsync();
         await EventuallyAsync(() => env.Source.Status.ResourceVersions["pods"] == "1102", "ADDED and DELETED are applied");
 
+        await env.Server.WhenWatchHeldAsync(PodsPath);
         env.Server.ResetWatches();
         await EventuallyAsync(() => env.Source.Status.ResourceVersions["pods"] == "1103", "the watch resumes and gets the bookmark");
 
