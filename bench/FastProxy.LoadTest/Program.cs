@@ -15,7 +15,8 @@ var threadPool = new Option<bool>("--threadpool-completions") { Description = "Q
 var eagerBuffers = new Option<bool>("--no-zero-byte-reads") { Description = "Receive straight into a pool block instead of waiting for data with a zero-byte receive first (implies --pipes: the relay always waits)." };
 var noSplice = new Option<bool>("--no-splice") { Description = "Copy bulk data through user space instead of splice(2) (Linux)." };
 var blockSize = new Option<int?>("--block-size") { Description = "Memory pool block size in bytes (default: the transport's own default)." };
-var proxy = new Command("proxy", "Run FastProxy in front of the given backends until stopped.") { listen, backends, ioQueues, pipes, threadPool, blockSize, eagerBuffers, noSplice };
+var noEpoll = new Option<bool>("--no-epoll") { Description = "Drive the relay's sockets with the runtime's socket engine instead of FastProxy's epoll loops (Linux x86-64)." };
+var proxy = new Command("proxy", "Run FastProxy in front of the given backends until stopped.") { listen, backends, ioQueues, pipes, threadPool, blockSize, eagerBuffers, noSplice, noEpoll };
 proxy.SetAction(async (parse, cancellationToken) =>
 {
     var vip = IPEndPoint.Parse(parse.GetValue(listen)!);
@@ -64,6 +65,7 @@ proxy.SetAction(async (parse, cancellationToken) =>
             o.ShutdownTimeout = TimeSpan.FromSeconds(1);
             o.UseSocketRelay = !parse.GetValue(pipes) && !noZeroByteReads;
             o.UseSplice = !parse.GetValue(noSplice);
+            o.UseEpollRelay = !parse.GetValue(noEpoll);
         })
         .Build();
     await server.StartAsync(cancellationToken);

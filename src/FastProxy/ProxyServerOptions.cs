@@ -63,6 +63,12 @@ public sealed class ProxyServerOptions
     /// </summary>
     internal bool UseSplice { get; set; } = true;
 
+    /// <summary>
+    /// On Linux x86-64, the relay's sockets are driven by FastProxy's own epoll loops (see Forwarding/EpollRelay.cs)
+    /// rather than the runtime's socket engine. Internal switch for the before/after benchmark.
+    /// </summary>
+    internal bool UseEpollRelay { get; set; } = true;
+
     internal void Validate()
     {
         foreach (var (option, value, problem) in Problems())

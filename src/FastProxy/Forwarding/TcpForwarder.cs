@@ -85,7 +85,7 @@ internal sealed partial class TcpForwarder
                 return;
             }
 
-            Task<CloseReason> toEndpoint, fromEndpoint;
+            CloseReason toReason, fromReason;
             if (_options.UseSocketRelay && SocketRelay.TryClaim(client, upstream, out var clientSocket, out var upstreamSocket))
             {
                 if (policy.SendProxyProtocol != Model.ProxyProtocolVersion.None)
@@ -93,8 +93,17 @@ internal sealed partial class TcpForwarder
                     SendProxyHeader(upstreamSocket.Socket, policy.SendProxyProtocol, client);
                 }
 
-                toEndpoint = SocketRelay.CopyAsync(clientSocket, upstreamSocket, connection, toEndpoint: true, _options.UseSplice);
-                fromEndpoint = SocketRelay.CopyAsync(upstreamSocket, clientSocket, connection, toEndpoint: false, _options.UseSplice);
+                if (_options.UseEpollRelay && OperatingSystem.IsLinux() && EpollRelay.IsSupported)
+                {
+                    (toReason, fromReason) = await EpollRelay.RunAsync(clientSocket, upstreamSocket, connection, _options.UseSplice).ConfigureAwait(false);
+                }
+                else
+                {
+                    var toEndpoint = SocketRelay.CopyAsync(clientSocket, upstreamSocket, connection, toEndpoint: true, _options.UseSplice);
+                    var fromEndpoint = SocketRelay.CopyAsync(upstreamSocket, clientSocket, connection, toEndpoint: false, _options.UseSplice);
+                    toReason = await toEndpoint.ConfigureAwait(false);
+                    fromReason = await fromEndpoint.ConfigureAwait(false);
+                }
             }
             else
             {
@@ -103,12 +112,12 @@ internal sealed partial class TcpForwarder
                     await SendProxyHeaderAsync(upstream, policy.SendProxyProtocol, client).ConfigureAwait(false);
                 }
 
-                toEndpoint = CopyAsync(client, upstream, connection, toEndpoint: true);
-                fromEndpoint = CopyAsync(upstream, client, connection, toEndpoint: false);
+                var toEndpoint = CopyAsync(client, upstream, connection, toEndpoint: true);
+                var fromEndpoint = CopyAsync(upstream, client, connection, toEndpoint: false);
+                toReason = await toEndpoint.ConfigureAwait(false);
+                fromReason = await fromEndpoint.ConfigureAwait(false);
             }
 
-            var toReason = await toEndpoint.ConfigureAwait(false);
-            var fromReason = await fromEndpoint.ConfigureAwait(false);
             endpoint.HealthTracker?.OnConnectionEnded(resetByEndpoint: fromReason == CloseReason.Reset);
             Log.ConnectionClosed(_logger, client.RemoteEndPoint, endpoint.EndPoint, toReason, fromReason);
         }

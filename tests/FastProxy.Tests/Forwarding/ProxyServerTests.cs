@@ -15,10 +15,17 @@ public abstract class ProxyServerTests
     /// <summary>True: socket-to-socket relay; false: copy between the connections' pipes.</summary>
     protected abstract bool UseSocketRelay { get; }
 
+    /// <summary>True: the relay's sockets are driven by FastProxy's epoll loops where supported; false: by the runtime's socket engine.</summary>
+    protected virtual bool UseEpollRelay => true;
+
     private Task<ProxyTestEnvironment> StartAsync(int pods, Action<ProxyServerBuilder>? configure = null)
         => ProxyTestEnvironment.StartAsync(pods, builder =>
         {
-            builder.Configure(o => o.UseSocketRelay = UseSocketRelay);
+            builder.Configure(o =>
+            {
+                o.UseSocketRelay = UseSocketRelay;
+                o.UseEpollRelay = UseEpollRelay;
+            });
             configure?.Invoke(builder);
         });
 
@@ -59,7 +66,12 @@ public abstract class ProxyServerTests
         // Still open, now idle: both directions park on a zero-byte receive and give every block back.
         Assert.True(await TestIO.EventuallyAsync(() => listeners.RentedBlockCount == 0 && upstream.RentedBlockCount == 0),
             $"Rented blocks: accepted side {listeners.RentedBlockCount}, upstream side {upstream.RentedBlockCount}");
-        Assert.True(listeners.AllocatedBlockCount > 0, "The transfer went through these factories' pools.");
+        if (!(UseSocketRelay && UseEpollRelay && OperatingSystem.IsLinux() && EpollRelay.IsSupported))
+        {
+            // The epoll relay receives into its loop's own buffer and rents a block only for data a slow receiver
+            // cannot take yet; the other paths receive into pool blocks, so theirs must have gone through the pools.
+            Assert.True(listeners.AllocatedBlockCount > 0, "The transfer went through these factories' pools.");
+        }
     }
 
     [Fact]
@@ -361,10 +373,18 @@ public abstract class ProxyServerTests
     }
 }
 
-/// <summary>The suite over the socket-to-socket relay (the default path).</summary>
+/// <summary>The suite over the socket-to-socket relay (the default path: on Linux x86-64 driven by the epoll loops).</summary>
 public sealed class ProxyServerRelayTests : ProxyServerTests
 {
     protected override bool UseSocketRelay => true;
+}
+
+/// <summary>The suite over the socket-to-socket relay driven by the runtime's socket engine (the path elsewhere than Linux x86-64).</summary>
+public sealed class ProxyServerAsyncRelayTests : ProxyServerTests
+{
+    protected override bool UseSocketRelay => true;
+
+    protected override bool UseEpollRelay => false;
 }
 
 /// <summary>The suite over the pipe-to-pipe copy (taken when middleware uses the connection's Transport).</summary>

@@ -168,6 +168,9 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
         }
     }
 
+    /// <summary>Whether the socket has been closed or aborted (by anyone): an error seen on it afterwards is ours, not the peer's.</summary>
+    internal bool IsClosed => _socketClosed;
+
     /// <summary>The raw socket (<see cref="IConnectionSocketFeature"/>), for fast paths such as splice(2).</summary>
     public Socket Socket => _socket;
 

@@ -1,0 +1,548 @@
+using System.Runtime.Versioning;
+using System.Threading.Tasks.Sources;
+using FastProxy.Buffers;
+using FastProxy.Connections;
+using FastProxy.Transport.Sockets;
+using Microsoft.AspNetCore.Connections;
+
+namespace FastProxy.Forwarding;
+
+/// <summary>
+/// The relay on Linux: both sockets of a forwarded connection are driven by an <see cref="EpollLoop"/> thread
+/// instead of the runtime's socket engine. Per message that is one <c>recv</c> into the loop's buffer and one
+/// <c>send</c>, as HAProxy does; an idle connection holds no buffer and no pending operation, only this object.
+/// Data a slow receiver cannot take yet waits in a pooled block (or the splice pipe) while its sender is not
+/// read: backpressure is the kernel's, at most one block or pipe per direction is held. Bulk directions move
+/// to <c>splice(2)</c> like <see cref="SocketRelay"/>. FIN is passed on as FIN, a reset as a reset.
+/// </summary>
+/// <remarks>
+/// Both descriptors are referenced (<see cref="System.Runtime.InteropServices.SafeHandle.DangerousAddRef"/>)
+/// while the loop watches them, so an abort from another thread cannot close them under the loop: .NET then
+/// disconnects the socket (a reset, which the loop sees as an error event) and waits for the loop to let go.
+/// </remarks>
+[SupportedOSPlatform("linux")]
+internal sealed class EpollRelay : IValueTaskSource<RelayResult>
+{
+    private const int MaxReadsPerEvent = 4;
+    private const int ConnectionReset = 104; // ECONNRESET
+
+    private readonly SocketConnection _client;
+    private readonly SocketConnection _upstream;
+    private readonly ForwardedConnection _connection;
+    private readonly EpollLoop _loop;
+    private readonly bool _splice;
+    private readonly Direction _toEndpoint;
+    private readonly Direction _fromEndpoint;
+    private ManualResetValueTaskSourceCore<RelayResult> _completion;
+    private int _clientFd = -1;
+    private int _upstreamFd = -1;
+    private bool _clientReferenced;
+    private bool _upstreamReferenced;
+    private uint _clientEvents;
+    private uint _upstreamEvents;
+    private bool _finished;
+
+    private EpollRelay(SocketConnection client, SocketConnection upstream, ForwardedConnection connection, bool splice)
+    {
+        _client = client;
+        _upstream = upstream;
+        _connection = connection;
+        _splice = splice;
+        _loop = EpollLoop.Next();
+        _toEndpoint = new Direction(toEndpoint: true, upstream.BulkMemoryPool);
+        _fromEndpoint = new Direction(toEndpoint: false, client.BulkMemoryPool);
+
+        // The forwarder's continuation runs on the thread pool, never on the loop: it may abort other sockets,
+        // which waits for a loop thread to let go of them.
+        _completion.RunContinuationsAsynchronously = true;
+    }
+
+    /// <summary>Whether this machine can run the relay (Linux on x86-64).</summary>
+    public static bool IsSupported => LinuxEpoll.IsSupported;
+
+    /// <summary>This relay's slot in its loop's table, set by the loop.</summary>
+    internal int Slot { get; set; }
+
+    /// <summary>Tells this relay's registrations from an earlier one's in the same slot, set by the loop.</summary>
+    internal uint Sequence { get; set; }
+
+    /// <summary>Relays both directions until both have ended; the result says why each ended.</summary>
+    public static ValueTask<RelayResult> RunAsync(SocketConnection client, SocketConnection upstream, ForwardedConnection connection, bool splice)
+    {
+        var relay = new EpollRelay(client, upstream, connection, splice);
+        if (!relay.TryReference())
+        {
+            // One side was closed before the relay could start (an abort from a drain, the idle scan or shutdown).
+            relay.Release();
+            client.Abort(new ConnectionAbortedException("The proxied connection was closed before forwarding started."));
+            upstream.Abort(new ConnectionAbortedException("The proxied connection was closed before forwarding started."));
+            return new ValueTask<RelayResult>(new RelayResult(CloseReason.Aborted, CloseReason.Aborted));
+        }
+
+        relay._loop.Post(relay);
+        return new ValueTask<RelayResult>(relay, relay._completion.Version);
+    }
+
+    /// <summary>On the loop thread, once the relay has its slot: starts watching both sockets for data.</summary>
+    internal void Start()
+    {
+        _clientEvents = _upstreamEvents = LinuxEpoll.In;
+        if (_loop.Watch(this, _clientFd, clientSide: true, LinuxEpoll.In) != 0
+            || _loop.Watch(this, _upstreamFd, clientSide: false, LinuxEpoll.In) != 0)
+        {
+            // Forgetting a descriptor that was never added fails harmlessly.
+            Teardown(CloseReason.Aborted, CloseReason.Aborted, abortive: true);
+        }
+    }
+
+    /// <summary>On the loop thread: what epoll reported for one of the two sockets.</summary>
+    internal void OnEvents(bool clientSide, uint events)
+    {
+        // The direction this socket feeds, and the one that feeds it.
+        var reading = clientSide ? _toEndpoint : _fromEndpoint;
+        var writing = clientSide ? _fromEndpoint : _toEndpoint;
+        var handled = false;
+        try
+        {
+            if (writing.HasPending && (events & (LinuxEpoll.Out | LinuxEpoll.Error | LinuxEpoll.HangUp)) != 0)
+            {
+                handled = true;
+                if (!Flush(writing))
+                {
+                    return;
+                }
+            }
+
+            if (reading.WantsRead && (events & (LinuxEpoll.In | LinuxEpoll.Error | LinuxEpoll.HangUp)) != 0)
+            {
+                handled = true;
+                if (!Pump(reading))
+                {
+                    return;
+                }
+            }
+
+            if (!handled && (events & (LinuxEpoll.Error | LinuxEpoll.HangUp)) != 0)
+            {
+                // Nothing of ours waits on this socket (see UpdateInterest), yet it reported something. A hang-up alone
+                // (its peer's FIN after ours) is for the directions to find when they next use it. An error means its
+                // peer reset it, or it was aborted here (drain, idle scan, shutdown): that ends the connection, and
+                // must, since an abort waits for this loop to let go of the socket.
+                var failed = clientSide ? _client : _upstream;
+                var error = LinuxEpoll.PendingError(clientSide ? _clientFd : _upstreamFd);
+                if (error != 0 || failed.IsClosed)
+                {
+                    var reset = error == ConnectionReset && !failed.IsClosed;
+                    End(reading, reset ? CloseReason.Reset : CloseReason.Aborted, writing, CloseReason.ReceiverClosed);
+                    return;
+                }
+            }
+
+            UpdateInterest();
+        }
+#pragma warning disable CA1031 // The loop thread must survive anything one connection does; the connection ends.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            if (!_finished)
+            {
+                Teardown(CloseReason.Aborted, CloseReason.Aborted, abortive: true);
+            }
+        }
+    }
+
+    /// <summary>Reads <paramref name="direction"/>'s source and sends to its destination; false once the relay ended.</summary>
+    private bool Pump(Direction direction)
+    {
+        var scratch = _loop.Scratch;
+        for (var round = 0; round < MaxReadsPerEvent; round++)
+        {
+            if (direction.Splicing)
+            {
+                return PumpSplice(direction);
+            }
+
+            var source = FdOf(direction, source: true);
+            var received = LinuxEpoll.Receive(source, scratch);
+            if (received <= 0)
+            {
+                if (received == 0)
+                {
+                    return EndOfStream(direction);
+                }
+
+                if (received == -LinuxEpoll.WouldBlock)
+                {
+                    // Drained (or a spurious wake-up): level-triggered epoll reports the next data.
+                    return true;
+                }
+
+                if (received == -LinuxEpoll.Interrupted)
+                {
+                    continue;
+                }
+
+                return SourceFailed(direction, (int)-received);
+            }
+
+            var count = (int)received;
+            _connection.AddBytes(direction.ToEndpoint, count);
+            var sent = SendAll(FdOf(direction, source: false), scratch.AsSpan(0, count), out var error);
+            if (error != 0)
+            {
+                return DestinationFailed(direction);
+            }
+
+            if (sent < count)
+            {
+                // The receiver is slow: keep the rest in a pooled block and stop reading this source until it is sent.
+                var block = (PinnedMemoryPoolBlock)direction.Pool.Rent();
+                scratch.AsSpan(sent, count - sent).CopyTo(block.Memory.Span);
+                direction.Pending = block;
+                direction.PendingOffset = 0;
+                direction.PendingCount = count - sent;
+                return true;
+            }
+
+            if (count < scratch.Length)
+            {
+                // A short read: the socket is drained.
+                return true;
+            }
+
+            if (_splice && !direction.SpliceRefused)
+            {
+                // A full buffer: bulk data. The rest of this direction goes kernel to kernel, if a pipe can be had.
+                if (LinuxSplice.TryCreatePipe(SpliceRelay.PipeSize, out direction.PipeRead, out direction.PipeWrite))
+                {
+                    // splice(2) honours only the sockets' own O_NONBLOCK, not SPLICE_F_NONBLOCK: it must never block the loop.
+                    _client.Socket.Blocking = false;
+                    _upstream.Socket.Blocking = false;
+                    direction.Splicing = true;
+                    return PumpSplice(direction);
+                }
+
+                direction.SpliceRefused = true;
+            }
+        }
+
+        return true;
+    }
+
+    private bool PumpSplice(Direction direction)
+    {
+        var source = FdOf(direction, source: true);
+        for (var round = 0; round < MaxReadsPerEvent; round++)
+        {
+            var moved = LinuxSplice.Move(source, direction.PipeWrite, SpliceRelay.PipeSize);
+            if (moved <= 0)
+            {
+                if (moved == 0)
+                {
+                    return EndOfStream(direction);
+                }
+
+                if (moved == -LinuxSplice.WouldBlock)
+                {
+                    return true;
+                }
+
+                if (moved == -LinuxEpoll.Interrupted)
+                {
+                    continue;
+                }
+
+                return SourceFailed(direction, (int)-moved);
+            }
+
+            _connection.AddBytes(direction.ToEndpoint, moved);
+            direction.PipeBytes = moved;
+            if (!DrainPipe(direction))
+            {
+                return false;
+            }
+
+            if (direction.PipeBytes > 0)
+            {
+                return true;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Moves what the pipe holds to the destination, as far as it takes it; false once the relay ended.</summary>
+    private bool DrainPipe(Direction direction)
+    {
+        var destination = FdOf(direction, source: false);
+        while (direction.PipeBytes > 0)
+        {
+            var moved = LinuxSplice.Move(direction.PipeRead, destination, (int)Math.Min(direction.PipeBytes, SpliceRelay.PipeSize));
+            if (moved > 0)
+            {
+                direction.PipeBytes -= moved;
+                continue;
+            }
+
+            if (moved == -LinuxSplice.WouldBlock)
+            {
+                return true;
+            }
+
+            if (moved != -LinuxEpoll.Interrupted)
+            {
+                return DestinationFailed(direction);
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The destination can take more: send what waits, then read on; false once the relay ended.</summary>
+    private bool Flush(Direction direction)
+    {
+        if (direction.Pending is { } block)
+        {
+            var sent = SendAll(FdOf(direction, source: false), block.Memory.Span.Slice(direction.PendingOffset, direction.PendingCount), out var error);
+            if (error != 0)
+            {
+                return DestinationFailed(direction);
+            }
+
+            direction.PendingOffset += sent;
+            direction.PendingCount -= sent;
+            if (direction.PendingCount > 0)
+            {
+                return true;
+            }
+
+            direction.Pending = null;
+            block.Dispose();
+        }
+        else if (!DrainPipe(direction))
+        {
+            return false;
+        }
+
+        // All sent: the source may hold more already.
+        return direction.HasPending || Pump(direction);
+    }
+
+    /// <summary>Sends as much as the socket takes now; <paramref name="error"/> is an errno other than EAGAIN.</summary>
+    private static int SendAll(int fd, ReadOnlySpan<byte> data, out int error)
+    {
+        var total = 0;
+        error = 0;
+        while (total < data.Length)
+        {
+            var sent = LinuxEpoll.Send(fd, data[total..]);
+            if (sent > 0)
+            {
+                total += (int)sent;
+            }
+            else if (sent == -LinuxEpoll.WouldBlock)
+            {
+                break;
+            }
+            else if (sent != -LinuxEpoll.Interrupted)
+            {
+                error = sent == 0 ? LinuxSplice.BadDescriptor : (int)-sent;
+                break;
+            }
+        }
+
+        return total;
+    }
+
+    private bool EndOfStream(Direction direction)
+    {
+        // A FIN becomes a FIN; the other direction keeps flowing.
+        LinuxEpoll.ShutdownSend(FdOf(direction, source: false));
+        direction.Ended = true;
+        direction.Reason = CloseReason.EndOfStream;
+        var other = Other(direction);
+        if (other.Ended)
+        {
+            Teardown(_toEndpoint.Reason, _fromEndpoint.Reason, abortive: false);
+            return false;
+        }
+
+        return true;
+    }
+
+    private bool SourceFailed(Direction direction, int errno)
+    {
+        // A reset is passed on as a reset. A socket closed by our own abort (drain, idle scan, shutdown) was not reset by its peer.
+        var source = direction.ToEndpoint ? _client : _upstream;
+        var reason = errno == ConnectionReset && !source.IsClosed ? CloseReason.Reset : CloseReason.Aborted;
+        End(direction, reason, Other(direction), CloseReason.Aborted);
+        return false;
+    }
+
+    private bool DestinationFailed(Direction direction)
+    {
+        // The receiver is gone: the sender gets a reset, telling it its data was not delivered.
+        End(direction, CloseReason.ReceiverClosed, Other(direction), CloseReason.Aborted);
+        return false;
+    }
+
+    /// <summary>Ends the relay abortively: <paramref name="first"/> for <paramref name="firstReason"/>, the other (if still running) as <paramref name="secondReason"/>.</summary>
+    private void End(Direction first, CloseReason firstReason, Direction second, CloseReason secondReason)
+    {
+        if (!first.Ended)
+        {
+            first.Ended = true;
+            first.Reason = firstReason;
+        }
+
+        if (!second.Ended)
+        {
+            second.Ended = true;
+            second.Reason = secondReason;
+        }
+
+        Teardown(_toEndpoint.Reason, _fromEndpoint.Reason, abortive: true);
+    }
+
+    /// <summary>
+    /// Watches each socket for what a direction waits for: readable when its direction may read, writable when
+    /// data waits for it. A socket nothing waits on stays watched edge-triggered with no events, which still
+    /// reports an error or hang-up once (an abort from another thread must reach the loop) instead of on every wait.
+    /// </summary>
+    private void UpdateInterest()
+    {
+        var client = Interest(_toEndpoint.WantsRead, _fromEndpoint.HasPending);
+        var upstream = Interest(_fromEndpoint.WantsRead, _toEndpoint.HasPending);
+        if (client != _clientEvents)
+        {
+            _clientEvents = client;
+            _ = _loop.Rewatch(this, _clientFd, clientSide: true, client);
+        }
+
+        if (upstream != _upstreamEvents)
+        {
+            _upstreamEvents = upstream;
+            _ = _loop.Rewatch(this, _upstreamFd, clientSide: false, upstream);
+        }
+    }
+
+    private static uint Interest(bool read, bool write)
+    {
+        var events = (read ? LinuxEpoll.In : 0) | (write ? LinuxEpoll.Out : 0);
+        return events == 0 ? LinuxEpoll.EdgeTriggered : events;
+    }
+
+    private void Teardown(CloseReason toEndpoint, CloseReason fromEndpoint, bool abortive)
+    {
+        _finished = true;
+        _loop.Forget(this, _clientFd, _upstreamFd);
+
+        _toEndpoint.ReleaseBuffers();
+        _fromEndpoint.ReleaseBuffers();
+        Release();
+        if (abortive)
+        {
+            _client.Abort(new ConnectionAbortedException("The other side of the proxied connection failed or closed."));
+            _upstream.Abort(new ConnectionAbortedException("The other side of the proxied connection failed or closed."));
+        }
+
+        _completion.SetResult(new RelayResult(toEndpoint, fromEndpoint));
+    }
+
+    private bool TryReference()
+    {
+        try
+        {
+            _client.Socket.SafeHandle.DangerousAddRef(ref _clientReferenced);
+            _upstream.Socket.SafeHandle.DangerousAddRef(ref _upstreamReferenced);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+
+        _clientFd = (int)_client.Socket.SafeHandle.DangerousGetHandle();
+        _upstreamFd = (int)_upstream.Socket.SafeHandle.DangerousGetHandle();
+        return true;
+    }
+
+    private void Release()
+    {
+        if (_clientReferenced)
+        {
+            _clientReferenced = false;
+            _client.Socket.SafeHandle.DangerousRelease();
+        }
+
+        if (_upstreamReferenced)
+        {
+            _upstreamReferenced = false;
+            _upstream.Socket.SafeHandle.DangerousRelease();
+        }
+    }
+
+    private int FdOf(Direction direction, bool source) => direction.ToEndpoint == source ? _clientFd : _upstreamFd;
+
+    private Direction Other(Direction direction) => direction.ToEndpoint ? _fromEndpoint : _toEndpoint;
+
+    RelayResult IValueTaskSource<RelayResult>.GetResult(short token) => _completion.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<RelayResult>.GetStatus(short token) => _completion.GetStatus(token);
+
+    void IValueTaskSource<RelayResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _completion.OnCompleted(continuation, state, token, flags);
+
+    /// <summary>One direction's state: what waits to be sent, and whether it has ended.</summary>
+    private sealed class Direction(bool toEndpoint, PinnedBlockMemoryPool pool)
+    {
+        public bool ToEndpoint { get; } = toEndpoint;
+
+        /// <summary>Where the rest of a read the receiver could not take waits.</summary>
+        public PinnedBlockMemoryPool Pool { get; } = pool;
+
+        public PinnedMemoryPoolBlock? Pending { get; set; }
+
+        public int PendingOffset { get; set; }
+
+        public int PendingCount { get; set; }
+
+#pragma warning disable SA1401 // Passed by reference to pipe2.
+        public int PipeRead = -1;
+        public int PipeWrite = -1;
+#pragma warning restore SA1401
+
+        public long PipeBytes { get; set; }
+
+        public bool Splicing { get; set; }
+
+        public bool SpliceRefused { get; set; }
+
+        public bool Ended { get; set; }
+
+        public CloseReason Reason { get; set; }
+
+        public bool HasPending => Pending is not null || PipeBytes > 0;
+
+        public bool WantsRead => !Ended && !HasPending;
+
+        public void ReleaseBuffers()
+        {
+            if (Pending is { } block)
+            {
+                Pending = null;
+                block.Dispose();
+            }
+
+            if (PipeRead >= 0)
+            {
+                LinuxSplice.Close(PipeRead);
+                LinuxSplice.Close(PipeWrite);
+                PipeRead = PipeWrite = -1;
+                PipeBytes = 0;
+            }
+        }
+    }
+}
+
+/// <summary>Why each direction of a relayed connection ended.</summary>
+internal readonly record struct RelayResult(CloseReason ToEndpoint, CloseReason FromEndpoint);
