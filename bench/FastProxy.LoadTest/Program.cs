@@ -51,6 +51,7 @@ proxy.SetAction(async (parse, cancellationToken) =>
         transport.IOQueueCount = queues;
     }
 
+    transport.ConnectThroughEpoll = !parse.GetValue(noEpoll);
     var noZeroByteReads = parse.GetValue(eagerBuffers);
     transport.WaitForDataBeforeAllocatingBuffer = !noZeroByteReads;
     if (parse.GetValue(blockSize) is { } size)

@@ -2,6 +2,7 @@ using System.Runtime.Versioning;
 using System.Threading.Tasks.Sources;
 using FastProxy.Buffers;
 using FastProxy.Connections;
+using FastProxy.Transport.Epoll;
 using FastProxy.Transport.Sockets;
 using Microsoft.AspNetCore.Connections;
 
@@ -21,7 +22,7 @@ namespace FastProxy.Forwarding;
 /// disconnects the socket (a reset, which the loop sees as an error event) and waits for the loop to let go.
 /// </remarks>
 [SupportedOSPlatform("linux")]
-internal sealed class EpollRelay : IValueTaskSource<RelayResult>
+internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
 {
     private const int MaxReadsPerEvent = 4;
     private const int ConnectionReset = 104; // ECONNRESET
@@ -58,13 +59,7 @@ internal sealed class EpollRelay : IValueTaskSource<RelayResult>
     }
 
     /// <summary>Whether this machine can run the relay (Linux on x86-64).</summary>
-    public static bool IsSupported => LinuxEpoll.IsSupported;
-
-    /// <summary>This relay's slot in its loop's table, set by the loop.</summary>
-    internal int Slot { get; set; }
-
-    /// <summary>Tells this relay's registrations from an earlier one's in the same slot, set by the loop.</summary>
-    internal uint Sequence { get; set; }
+    public static bool IsSupported => EpollLoop.IsSupported;
 
     /// <summary>Relays both directions until both have ended; the result says why each ended.</summary>
     public static ValueTask<RelayResult> RunAsync(SocketConnection client, SocketConnection upstream, ForwardedConnection connection, bool splice)
@@ -84,20 +79,21 @@ internal sealed class EpollRelay : IValueTaskSource<RelayResult>
     }
 
     /// <summary>On the loop thread, once the relay has its slot: starts watching both sockets for data.</summary>
-    internal void Start()
+    internal override void Start()
     {
         _clientEvents = _upstreamEvents = LinuxEpoll.In;
-        if (_loop.Watch(this, _clientFd, clientSide: true, LinuxEpoll.In) != 0
-            || _loop.Watch(this, _upstreamFd, clientSide: false, LinuxEpoll.In) != 0)
+        if (_loop.Watch(this, _clientFd, tag: true, LinuxEpoll.In) != 0
+            || _loop.Watch(this, _upstreamFd, tag: false, LinuxEpoll.In) != 0)
         {
             // Forgetting a descriptor that was never added fails harmlessly.
             Teardown(CloseReason.Aborted, CloseReason.Aborted, abortive: true);
         }
     }
 
-    /// <summary>On the loop thread: what epoll reported for one of the two sockets.</summary>
-    internal void OnEvents(bool clientSide, uint events)
+    /// <summary>On the loop thread: what epoll reported for one of the two sockets (tagged true for the client's).</summary>
+    internal override void OnEvents(bool tag, uint events)
     {
+        var clientSide = tag;
         // The direction this socket feeds, and the one that feeds it.
         var reading = clientSide ? _toEndpoint : _fromEndpoint;
         var writing = clientSide ? _fromEndpoint : _toEndpoint;
@@ -416,13 +412,13 @@ internal sealed class EpollRelay : IValueTaskSource<RelayResult>
         if (client != _clientEvents)
         {
             _clientEvents = client;
-            _ = _loop.Rewatch(this, _clientFd, clientSide: true, client);
+            _ = _loop.Rewatch(this, _clientFd, tag: true, client);
         }
 
         if (upstream != _upstreamEvents)
         {
             _upstreamEvents = upstream;
-            _ = _loop.Rewatch(this, _upstreamFd, clientSide: false, upstream);
+            _ = _loop.Rewatch(this, _upstreamFd, tag: false, upstream);
         }
     }
 
@@ -435,7 +431,9 @@ internal sealed class EpollRelay : IValueTaskSource<RelayResult>
     private void Teardown(CloseReason toEndpoint, CloseReason fromEndpoint, bool abortive)
     {
         _finished = true;
-        _loop.Forget(this, _clientFd, _upstreamFd);
+        _loop.Unwatch(_clientFd);
+        _loop.Unwatch(_upstreamFd);
+        _loop.Release(this);
 
         _toEndpoint.ReleaseBuffers();
         _fromEndpoint.ReleaseBuffers();

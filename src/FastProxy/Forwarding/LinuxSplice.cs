@@ -63,15 +63,7 @@ internal static partial class LinuxSplice
     public static void Close(int fd) => _ = CloseNative(fd);
 
     /// <summary>The socket error an errno from splice means, for the close reason and the reset decision.</summary>
-    public static SocketError ToSocketError(int errno) => errno switch
-    {
-        104 => SocketError.ConnectionReset, // ECONNRESET
-        32 => SocketError.Shutdown, // EPIPE
-        110 => SocketError.TimedOut, // ETIMEDOUT
-        107 => SocketError.NotConnected, // ENOTCONN
-        BadDescriptor => SocketError.OperationAborted,
-        _ => SocketError.SocketError,
-    };
+    public static SocketError ToSocketError(int errno) => Transport.Epoll.LinuxEpoll.ToSocketError(errno);
 
     [LibraryImport("libc", EntryPoint = "splice", SetLastError = true)]
     private static partial long Splice(int fdIn, IntPtr offIn, int fdOut, IntPtr offOut, nuint length, uint flags);

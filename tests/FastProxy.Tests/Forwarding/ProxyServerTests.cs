@@ -21,6 +21,12 @@ public abstract class ProxyServerTests
     private Task<ProxyTestEnvironment> StartAsync(int pods, Action<ProxyServerBuilder>? configure = null)
         => ProxyTestEnvironment.StartAsync(pods, builder =>
         {
+            if (!UseEpollRelay)
+            {
+                // The runtime's socket engine for everything, connects included.
+                builder.UseSockets(new SocketTransportOptions { ConnectThroughEpoll = false });
+            }
+
             builder.Configure(o =>
             {
                 o.UseSocketRelay = UseSocketRelay;

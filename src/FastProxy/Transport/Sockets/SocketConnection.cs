@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using FastProxy.Buffers;
 using Microsoft.AspNetCore.Connections;
@@ -27,6 +28,8 @@ namespace FastProxy.Transport.Sockets;
 internal sealed partial class SocketConnection : TransportConnection, IConnectionSocketFeature
 {
     private readonly Socket _socket;
+    private EndPoint? _localEndPoint;
+    private bool _localEndPointKnown;
     private readonly SocketReceiver _receiver;
     private readonly SocketSenderPool _senderPool;
     private readonly ILogger _logger;
@@ -60,7 +63,7 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
     private Task _receiveTask = Task.CompletedTask;
     private Task _sendTask = Task.CompletedTask;
 
-    public SocketConnection(Socket socket, SocketQueueSettings settings, bool waitForData, ILogger logger)
+    public SocketConnection(Socket socket, SocketQueueSettings settings, bool waitForData, ILogger logger, EndPoint? remoteEndPoint = null)
     {
         Debug.Assert(socket is not null);
         _socket = socket;
@@ -75,8 +78,7 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
         // half full, so receives never degenerate into tiny reads at the end of a block.
         _minAllocBufferSize = settings.MemoryPool.MaxBufferSize / 2;
 
-        LocalEndPoint = socket.LocalEndPoint;
-        RemoteEndPoint = socket.RemoteEndPoint;
+        RemoteEndPoint = remoteEndPoint ?? socket.RemoteEndPoint;
         ConnectionClosed = _connectionClosedSource.Token;
 
         _settings = settings;
@@ -165,6 +167,30 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
                 _inputWriter.Complete(_closeReason);
                 _outputReader.Complete();
             }
+        }
+    }
+
+    /// <summary>
+    /// The local address, read from the socket when first asked for (a system call most connections never need:
+    /// only a PROXY header or the application reads it).
+    /// </summary>
+    public override EndPoint? LocalEndPoint
+    {
+        get
+        {
+            if (!_localEndPointKnown)
+            {
+                _localEndPoint = ReadLocalEndPoint(_socket);
+                _localEndPointKnown = true;
+            }
+
+            return _localEndPoint;
+        }
+
+        set
+        {
+            _localEndPoint = value;
+            _localEndPointKnown = true;
         }
     }
 
@@ -314,6 +340,19 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
         // or be inside an I/O completion).
         ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.CancelConnectionClosedToken(), this, preferLocal: false);
         return true;
+    }
+
+    private static EndPoint? ReadLocalEndPoint(Socket socket)
+    {
+        try
+        {
+            // A socket connected by the epoll loop (not by the runtime) has no endpoints in the runtime's eyes.
+            return socket.LocalEndPoint ?? (OperatingSystem.IsLinux() ? Epoll.LinuxEpoll.LocalEndPoint(socket) : null);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return null;
+        }
     }
 
     private void CancelConnectionClosedToken()

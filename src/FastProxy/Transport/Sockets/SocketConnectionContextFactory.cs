@@ -1,3 +1,4 @@
+using System.Net;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -74,9 +75,10 @@ internal sealed class SocketConnectionContextFactory
     }
 
     /// <summary>Takes ownership of a connected socket. Its loops start when its Transport is first used.</summary>
-    public SocketConnection Create(Socket socket)
+    /// <summary>Wraps a connected socket; <paramref name="remoteEndPoint"/> for one the runtime did not connect (it does not know its peer).</summary>
+    public SocketConnection Create(Socket socket, EndPoint? remoteEndPoint = null)
     {
         var index = (ulong)Interlocked.Increment(ref _nextQueue) % (ulong)_settings.Length;
-        return new SocketConnection(socket, _settings[index], _waitForData, _logger);
+        return new SocketConnection(socket, _settings[index], _waitForData, _logger, remoteEndPoint);
     }
 }

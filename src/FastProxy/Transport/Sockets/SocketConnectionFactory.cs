@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using FastProxy.Transport.Epoll;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -63,7 +64,9 @@ public sealed class SocketConnectionFactory : IConnectionFactory
                 socket.NoDelay = true;
             }
 
-            var error = await SocketConnector.ConnectAsync(_connectors, socket, ipEndPoint, cancellationToken).ConfigureAwait(false);
+            var error = _options.ConnectThroughEpoll && OperatingSystem.IsLinux() && EpollLoop.IsSupported
+                ? await EpollConnect.ConnectAsync(socket, ipEndPoint, cancellationToken).ConfigureAwait(false)
+                : await SocketConnector.ConnectAsync(_connectors, socket, ipEndPoint, cancellationToken).ConfigureAwait(false);
             if (cancellationToken.IsCancellationRequested)
             {
                 // Cancelled, or cancellation raced with the outcome: the caller asked to stop, so report that.
@@ -81,6 +84,6 @@ public sealed class SocketConnectionFactory : IConnectionFactory
             throw;
         }
 
-        return _contextFactory.Create(socket);
+        return _contextFactory.Create(socket, ipEndPoint);
     }
 }

@@ -88,6 +88,12 @@ public sealed class SocketTransportOptions
     /// </remarks>
     public int BlockSize { get; set; } = 16 * 1024;
 
+    /// <summary>
+    /// On Linux x86-64, outgoing connects are waited for by FastProxy's epoll loops rather than the runtime's socket
+    /// engine (see Transport/Epoll/EpollConnect.cs). Internal switch for the before/after benchmark.
+    /// </summary>
+    internal bool ConnectThroughEpoll { get; set; } = true;
+
     /// <summary>Throws when a value is out of range; called by the factories before they copy the options.</summary>
     internal void Validate()
     {
@@ -113,6 +119,7 @@ public sealed class SocketTransportOptions
             MaxWriteBufferSize = MaxWriteBufferSize,
             IOQueueCount = IOQueueCount,
             BlockSize = BlockSize,
+            ConnectThroughEpoll = ConnectThroughEpoll,
         };
     }
 }

@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
-namespace FastProxy.Forwarding;
+namespace FastProxy.Transport.Epoll;
 
 /// <summary>
-/// One thread waiting on one epoll instance for the sockets of the relays it owns, HAProxy's event loop in
-/// small: level-triggered readiness, a non-blocking <c>recv</c> and <c>send</c> per message, and nothing else
-/// (the runtime's socket engine needs a readiness probe, a zero-byte receive that fails first and a thread
-/// hop as well). Only this thread touches its relays after they are registered.
+/// One thread waiting on one epoll instance for the sockets of the handlers it owns (relays, connects),
+/// HAProxy's event loop in small: level-triggered readiness, a non-blocking <c>recv</c> and <c>send</c> per
+/// message, and nothing else (the runtime's socket engine needs a readiness probe, a zero-byte receive that
+/// fails first and a thread hop as well). Only this thread touches its handlers after they are started.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal sealed class EpollLoop
@@ -24,9 +24,9 @@ internal sealed class EpollLoop
 
     private readonly int _epoll;
     private readonly int _wake;
-    private readonly ConcurrentQueue<EpollRelay> _added = new();
+    private readonly ConcurrentQueue<EpollHandler> _added = new();
     private readonly Stack<int> _freeSlots = new();
-    private EpollRelay?[] _slots = new EpollRelay?[256];
+    private EpollHandler?[] _slots = new EpollHandler?[256];
     private int _usedSlots;
     private uint _sequence;
     private int _signalled;
@@ -49,36 +49,43 @@ internal sealed class EpollLoop
     /// <summary>The receive buffer of this loop's thread (pinned: its address is passed to the kernel).</summary>
     public byte[] Scratch { get; }
 
-    /// <summary>A loop for a new relay: one loop per processor the runtime uses, taken in turn.</summary>
+    /// <summary>Whether this machine can run the loops (Linux on x86-64).</summary>
+    public static bool IsSupported => LinuxEpoll.IsSupported;
+
+    /// <summary>A loop for a new handler: one loop per processor the runtime uses, taken in turn.</summary>
     public static EpollLoop Next()
     {
         var loops = Volatile.Read(ref s_loops) ?? CreateLoops();
         return loops[Interlocked.Increment(ref s_next) % (uint)loops.Length];
     }
 
-    /// <summary>Hands a relay to this loop's thread, which registers its sockets.</summary>
-    public void Post(EpollRelay relay)
+    /// <summary>Hands a handler to this loop's thread, which gives it a slot and starts it.</summary>
+    public void Post(EpollHandler handler)
     {
-        _added.Enqueue(relay);
+        _added.Enqueue(handler);
         if (Interlocked.Exchange(ref _signalled, 1) == 0)
         {
             LinuxEpoll.Signal(_wake);
         }
     }
 
-    /// <summary>Starts watching <paramref name="fd"/> for <paramref name="relay"/>; returns 0 or the errno.</summary>
-    public int Watch(EpollRelay relay, int fd, bool clientSide, uint events) => LinuxEpoll.Add(_epoll, fd, events, Data(relay, clientSide));
+    /// <summary>
+    /// Starts watching <paramref name="fd"/> for <paramref name="handler"/>, which gets <paramref name="tag"/> back
+    /// with each event; returns 0 or the errno.
+    /// </summary>
+    public int Watch(EpollHandler handler, int fd, bool tag, uint events) => LinuxEpoll.Add(_epoll, fd, events, Data(handler, tag));
 
     /// <summary>Changes what <paramref name="fd"/> is watched for; returns 0 or the errno.</summary>
-    public int Rewatch(EpollRelay relay, int fd, bool clientSide, uint events) => LinuxEpoll.Modify(_epoll, fd, events, Data(relay, clientSide));
+    public int Rewatch(EpollHandler handler, int fd, bool tag, uint events) => LinuxEpoll.Modify(_epoll, fd, events, Data(handler, tag));
 
-    /// <summary>Stops watching the relay's sockets and frees its slot. The descriptors must still be open.</summary>
-    public void Forget(EpollRelay relay, int clientFd, int upstreamFd)
+    /// <summary>Stops watching <paramref name="fd"/>, which must still be open (a closed one has left the set by itself, a reused number would not be ours).</summary>
+    public void Unwatch(int fd) => _ = LinuxEpoll.Delete(_epoll, fd);
+
+    /// <summary>Frees the handler's slot: events still queued for it are dropped.</summary>
+    public void Release(EpollHandler handler)
     {
-        _ = LinuxEpoll.Delete(_epoll, clientFd);
-        _ = LinuxEpoll.Delete(_epoll, upstreamFd);
-        _slots[relay.Slot] = null;
-        _freeSlots.Push(relay.Slot);
+        _slots[handler.Slot] = null;
+        _freeSlots.Push(handler.Slot);
     }
 
     private static EpollLoop[] CreateLoops()
@@ -93,8 +100,8 @@ internal sealed class EpollLoop
         return Interlocked.CompareExchange(ref s_loops, loops, null) ?? loops;
     }
 
-    private static ulong Data(EpollRelay relay, bool clientSide)
-        => ((ulong)relay.Sequence << 32) | ((ulong)(uint)relay.Slot << 1) | (clientSide ? 1UL : 0UL);
+    private static ulong Data(EpollHandler handler, bool tag)
+        => ((ulong)handler.Sequence << 32) | ((ulong)(uint)handler.Slot << 1) | (tag ? 1UL : 0UL);
 
     private unsafe void Run()
     {
@@ -120,12 +127,12 @@ internal sealed class EpollLoop
                 }
 
                 var slot = (int)((uint)data >> 1);
-                var relay = _slots[slot];
+                var handler = _slots[slot];
 
-                // A relay torn down earlier in this batch leaves events behind; its slot may even hold a new one by now.
-                if (relay is not null && relay.Sequence == (uint)(data >> 32))
+                // A handler released earlier in this batch leaves events behind; its slot may even hold a new one by now.
+                if (handler is not null && handler.Sequence == (uint)(data >> 32))
                 {
-                    relay.OnEvents(clientSide: (data & 1) != 0, events[i].Events);
+                    handler.OnEvents(tag: (data & 1) != 0, events[i].Events);
                 }
             }
         }
@@ -133,7 +140,7 @@ internal sealed class EpollLoop
 
     private void RegisterAdded()
     {
-        while (_added.TryDequeue(out var relay))
+        while (_added.TryDequeue(out var handler))
         {
             int slot;
             if (!_freeSlots.TryPop(out slot))
@@ -145,10 +152,10 @@ internal sealed class EpollLoop
                 }
             }
 
-            _slots[slot] = relay;
-            relay.Slot = slot;
-            relay.Sequence = ++_sequence;
-            relay.Start();
+            _slots[slot] = handler;
+            handler.Slot = slot;
+            handler.Sequence = ++_sequence;
+            handler.Start();
         }
     }
 }

@@ -1,11 +1,11 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
-namespace FastProxy.Forwarding;
+namespace FastProxy.Transport.Epoll;
 
 /// <summary>
-/// The Linux system calls of the epoll relay (<see cref="EpollRelay"/>): an epoll instance, an eventfd to wake
-/// it, and non-blocking <c>recv</c>/<c>send</c>/<c>shutdown</c> on raw socket descriptors.
+/// The Linux system calls of the epoll loops (<see cref="EpollLoop"/>): an epoll instance, an eventfd to wake
+/// it, and non-blocking <c>connect</c>/<c>recv</c>/<c>send</c>/<c>shutdown</c> on raw socket descriptors.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal static partial class LinuxEpoll
@@ -18,6 +18,7 @@ internal static partial class LinuxEpoll
 
     public const int WouldBlock = 11; // EAGAIN
     public const int Interrupted = 4; // EINTR
+    public const int InProgress = 115; // EINPROGRESS
 
     private const int CloseOnExec = 0x80000; // EPOLL_CLOEXEC, EFD_CLOEXEC
     private const int NonBlock = 0x800; // EFD_NONBLOCK
@@ -27,6 +28,7 @@ internal static partial class LinuxEpoll
     private const int DontWait = 0x40; // MSG_DONTWAIT
     private const int NoSignal = 0x4000; // MSG_NOSIGNAL: a closed peer is EPIPE, not SIGPIPE
     private const int ShutdownWrite = 1; // SHUT_WR
+    private const int ShutdownBoth = 2; // SHUT_RDWR
     private const int SocketLevel = 1; // SOL_SOCKET
     private const int SocketError = 4; // SO_ERROR
 
@@ -95,6 +97,68 @@ internal static partial class LinuxEpoll
     /// <summary>Sends FIN; errors (the peer reset meanwhile) are reported by the next operation instead.</summary>
     public static void ShutdownSend(int fd) => _ = Shutdown(fd, ShutdownWrite);
 
+    /// <summary>The socket error an errno means (for close reasons, reset decisions and connect failures).</summary>
+    public static System.Net.Sockets.SocketError ToSocketError(int errno) => errno switch
+    {
+        1 or 13 => System.Net.Sockets.SocketError.AccessDenied, // EPERM, EACCES
+        9 => System.Net.Sockets.SocketError.OperationAborted, // EBADF: closed by the other direction or an abort
+        32 => System.Net.Sockets.SocketError.Shutdown, // EPIPE
+        97 => System.Net.Sockets.SocketError.AddressFamilyNotSupported,
+        98 => System.Net.Sockets.SocketError.AddressAlreadyInUse,
+        99 => System.Net.Sockets.SocketError.AddressNotAvailable,
+        101 => System.Net.Sockets.SocketError.NetworkUnreachable,
+        103 => System.Net.Sockets.SocketError.ConnectionAborted,
+        104 => System.Net.Sockets.SocketError.ConnectionReset,
+        105 => System.Net.Sockets.SocketError.NoBufferSpaceAvailable,
+        107 => System.Net.Sockets.SocketError.NotConnected,
+        110 => System.Net.Sockets.SocketError.TimedOut,
+        111 => System.Net.Sockets.SocketError.ConnectionRefused,
+        113 => System.Net.Sockets.SocketError.HostUnreachable,
+        _ => System.Net.Sockets.SocketError.SocketError,
+    };
+
+    /// <summary>Starts a connect on a non-blocking socket; 0 (connected), or the errno (EINPROGRESS: wait until writable).</summary>
+    public static unsafe int Connect(int fd, ReadOnlySpan<byte> socketAddress)
+    {
+        fixed (byte* p = socketAddress)
+        {
+            return ConnectNative(fd, p, (uint)socketAddress.Length) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
+    /// <summary>The address <paramref name="socket"/> is bound to (getsockname), for a socket the runtime did not connect.</summary>
+    public static unsafe System.Net.EndPoint? LocalEndPoint(System.Net.Sockets.Socket socket)
+    {
+        var address = new System.Net.SocketAddress(socket.AddressFamily);
+        var handle = socket.SafeHandle;
+        var referenced = false;
+        try
+        {
+            handle.DangerousAddRef(ref referenced);
+            var length = (uint)address.Buffer.Length;
+            fixed (byte* p = address.Buffer.Span)
+            {
+                if (GetSockName((int)handle.DangerousGetHandle(), p, &length) != 0)
+                {
+                    return null;
+                }
+            }
+
+            address.Size = (int)length;
+            return new System.Net.IPEndPoint(System.Net.IPAddress.Any, 0).Create(address);
+        }
+        finally
+        {
+            if (referenced)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Ends a connect in progress (the kernel drops it and reports the socket writable, with an error).</summary>
+    public static void Abandon(int fd) => _ = Shutdown(fd, ShutdownBoth);
+
     /// <summary>The pending socket error (SO_ERROR), which reading also clears; 0 when there is none.</summary>
     public static unsafe int PendingError(int fd)
     {
@@ -138,6 +202,12 @@ internal static partial class LinuxEpoll
 
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     private static unsafe partial nint SendNative(int fd, byte* buffer, nuint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
+    private static unsafe partial int ConnectNative(int fd, byte* address, uint length);
+
+    [LibraryImport("libc", EntryPoint = "getsockname", SetLastError = true)]
+    private static unsafe partial int GetSockName(int fd, byte* address, uint* length);
 
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     private static partial int Shutdown(int fd, int how);
