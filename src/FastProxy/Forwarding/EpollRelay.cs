@@ -25,6 +25,11 @@ namespace FastProxy.Forwarding;
 internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
 {
     private const int MaxReadsPerEvent = 4;
+
+    // The forwarder's continuation (closing both connections, then the application's middleware after it) runs on
+    // the loop only where the process opted into running socket continuations on the runtime's I/O thread, the same
+    // promise: nothing after the forwarder blocks. Otherwise it goes to the thread pool. (The sidecar opts in.)
+    private static readonly bool s_inlineContinuations = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
     private const int ConnectionReset = 104; // ECONNRESET
 
     private readonly SocketConnection _client;
@@ -32,8 +37,8 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
     private readonly ForwardedConnection _connection;
     private readonly EpollLoop _loop;
     private readonly bool _splice;
-    private readonly Direction _toEndpoint;
-    private readonly Direction _fromEndpoint;
+    private Direction _toEndpoint;
+    private Direction _fromEndpoint;
     private ManualResetValueTaskSourceCore<RelayResult> _completion;
     private int _clientFd = -1;
     private int _upstreamFd = -1;
@@ -53,9 +58,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         _toEndpoint = new Direction(toEndpoint: true, upstream.BulkMemoryPool);
         _fromEndpoint = new Direction(toEndpoint: false, client.BulkMemoryPool);
 
-        // The forwarder's continuation runs on the thread pool, never on the loop: it may abort other sockets,
-        // which waits for a loop thread to let go of them.
-        _completion.RunContinuationsAsynchronously = true;
+        _completion.RunContinuationsAsynchronously = !s_inlineContinuations;
     }
 
     /// <summary>Whether this machine can run the relay (Linux on x86-64).</summary>
@@ -95,15 +98,15 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
     {
         var clientSide = tag;
         // The direction this socket feeds, and the one that feeds it.
-        var reading = clientSide ? _toEndpoint : _fromEndpoint;
-        var writing = clientSide ? _fromEndpoint : _toEndpoint;
+        ref var reading = ref clientSide ? ref _toEndpoint : ref _fromEndpoint;
+        ref var writing = ref clientSide ? ref _fromEndpoint : ref _toEndpoint;
         var handled = false;
         try
         {
             if (writing.HasPending && (events & (LinuxEpoll.Out | LinuxEpoll.Error | LinuxEpoll.HangUp)) != 0)
             {
                 handled = true;
-                if (!Flush(writing))
+                if (!Flush(ref writing))
                 {
                     return;
                 }
@@ -112,7 +115,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             if (reading.WantsRead && (events & (LinuxEpoll.In | LinuxEpoll.Error | LinuxEpoll.HangUp)) != 0)
             {
                 handled = true;
-                if (!Pump(reading))
+                if (!Pump(ref reading))
                 {
                     return;
                 }
@@ -129,7 +132,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
                 if (error != 0 || failed.IsClosed)
                 {
                     var reset = error == ConnectionReset && !failed.IsClosed;
-                    End(reading, reset ? CloseReason.Reset : CloseReason.Aborted, writing, CloseReason.ReceiverClosed);
+                    End(ref reading, reset ? CloseReason.Reset : CloseReason.Aborted, ref writing, CloseReason.ReceiverClosed);
                     return;
                 }
             }
@@ -148,14 +151,14 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
     }
 
     /// <summary>Reads <paramref name="direction"/>'s source and sends to its destination; false once the relay ended.</summary>
-    private bool Pump(Direction direction)
+    private bool Pump(ref Direction direction)
     {
         var scratch = _loop.Scratch;
         for (var round = 0; round < MaxReadsPerEvent; round++)
         {
             if (direction.Splicing)
             {
-                return PumpSplice(direction);
+                return PumpSplice(ref direction);
             }
 
             var source = FdOf(direction, source: true);
@@ -164,7 +167,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             {
                 if (received == 0)
                 {
-                    return EndOfStream(direction);
+                    return EndOfStream(ref direction);
                 }
 
                 if (received == -LinuxEpoll.WouldBlock)
@@ -178,7 +181,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
                     continue;
                 }
 
-                return SourceFailed(direction, (int)-received);
+                return SourceFailed(ref direction, (int)-received);
             }
 
             var count = (int)received;
@@ -186,7 +189,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             var sent = SendAll(FdOf(direction, source: false), scratch.AsSpan(0, count), out var error);
             if (error != 0)
             {
-                return DestinationFailed(direction);
+                return DestinationFailed(ref direction);
             }
 
             if (sent < count)
@@ -215,7 +218,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
                     _client.Socket.Blocking = false;
                     _upstream.Socket.Blocking = false;
                     direction.Splicing = true;
-                    return PumpSplice(direction);
+                    return PumpSplice(ref direction);
                 }
 
                 direction.SpliceRefused = true;
@@ -225,7 +228,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         return true;
     }
 
-    private bool PumpSplice(Direction direction)
+    private bool PumpSplice(ref Direction direction)
     {
         var source = FdOf(direction, source: true);
         for (var round = 0; round < MaxReadsPerEvent; round++)
@@ -235,7 +238,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             {
                 if (moved == 0)
                 {
-                    return EndOfStream(direction);
+                    return EndOfStream(ref direction);
                 }
 
                 if (moved == -LinuxSplice.WouldBlock)
@@ -248,12 +251,12 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
                     continue;
                 }
 
-                return SourceFailed(direction, (int)-moved);
+                return SourceFailed(ref direction, (int)-moved);
             }
 
             _connection.AddBytes(direction.ToEndpoint, moved);
             direction.PipeBytes = moved;
-            if (!DrainPipe(direction))
+            if (!DrainPipe(ref direction))
             {
                 return false;
             }
@@ -268,7 +271,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
     }
 
     /// <summary>Moves what the pipe holds to the destination, as far as it takes it; false once the relay ended.</summary>
-    private bool DrainPipe(Direction direction)
+    private bool DrainPipe(ref Direction direction)
     {
         var destination = FdOf(direction, source: false);
         while (direction.PipeBytes > 0)
@@ -287,7 +290,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
 
             if (moved != -LinuxEpoll.Interrupted)
             {
-                return DestinationFailed(direction);
+                return DestinationFailed(ref direction);
             }
         }
 
@@ -295,14 +298,14 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
     }
 
     /// <summary>The destination can take more: send what waits, then read on; false once the relay ended.</summary>
-    private bool Flush(Direction direction)
+    private bool Flush(ref Direction direction)
     {
         if (direction.Pending is { } block)
         {
             var sent = SendAll(FdOf(direction, source: false), block.Memory.Span.Slice(direction.PendingOffset, direction.PendingCount), out var error);
             if (error != 0)
             {
-                return DestinationFailed(direction);
+                return DestinationFailed(ref direction);
             }
 
             direction.PendingOffset += sent;
@@ -315,13 +318,13 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             direction.Pending = null;
             block.Dispose();
         }
-        else if (!DrainPipe(direction))
+        else if (!DrainPipe(ref direction))
         {
             return false;
         }
 
         // All sent: the source may hold more already.
-        return direction.HasPending || Pump(direction);
+        return direction.HasPending || Pump(ref direction);
     }
 
     /// <summary>Sends as much as the socket takes now; <paramref name="error"/> is an errno other than EAGAIN.</summary>
@@ -350,13 +353,13 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         return total;
     }
 
-    private bool EndOfStream(Direction direction)
+    private bool EndOfStream(ref Direction direction)
     {
         // A FIN becomes a FIN; the other direction keeps flowing.
         LinuxEpoll.ShutdownSend(FdOf(direction, source: false));
         direction.Ended = true;
         direction.Reason = CloseReason.EndOfStream;
-        var other = Other(direction);
+        ref var other = ref Other(ref direction);
         if (other.Ended)
         {
             Teardown(_toEndpoint.Reason, _fromEndpoint.Reason, abortive: false);
@@ -366,24 +369,24 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         return true;
     }
 
-    private bool SourceFailed(Direction direction, int errno)
+    private bool SourceFailed(ref Direction direction, int errno)
     {
         // A reset is passed on as a reset. A socket closed by our own abort (drain, idle scan, shutdown) was not reset by its peer.
         var source = direction.ToEndpoint ? _client : _upstream;
         var reason = errno == ConnectionReset && !source.IsClosed ? CloseReason.Reset : CloseReason.Aborted;
-        End(direction, reason, Other(direction), CloseReason.Aborted);
+        End(ref direction, reason, ref Other(ref direction), CloseReason.Aborted);
         return false;
     }
 
-    private bool DestinationFailed(Direction direction)
+    private bool DestinationFailed(ref Direction direction)
     {
         // The receiver is gone: the sender gets a reset, telling it its data was not delivered.
-        End(direction, CloseReason.ReceiverClosed, Other(direction), CloseReason.Aborted);
+        End(ref direction, CloseReason.ReceiverClosed, ref Other(ref direction), CloseReason.Aborted);
         return false;
     }
 
     /// <summary>Ends the relay abortively: <paramref name="first"/> for <paramref name="firstReason"/>, the other (if still running) as <paramref name="secondReason"/>.</summary>
-    private void End(Direction first, CloseReason firstReason, Direction second, CloseReason secondReason)
+    private void End(ref Direction first, CloseReason firstReason, ref Direction second, CloseReason secondReason)
     {
         if (!first.Ended)
         {
@@ -479,9 +482,9 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         }
     }
 
-    private int FdOf(Direction direction, bool source) => direction.ToEndpoint == source ? _clientFd : _upstreamFd;
+    private int FdOf(in Direction direction, bool source) => direction.ToEndpoint == source ? _clientFd : _upstreamFd;
 
-    private Direction Other(Direction direction) => direction.ToEndpoint ? _fromEndpoint : _toEndpoint;
+    private ref Direction Other(ref Direction direction) => ref direction.ToEndpoint ? ref _fromEndpoint : ref _toEndpoint;
 
     RelayResult IValueTaskSource<RelayResult>.GetResult(short token) => _completion.GetResult(token);
 
@@ -490,8 +493,8 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
     void IValueTaskSource<RelayResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
         => _completion.OnCompleted(continuation, state, token, flags);
 
-    /// <summary>One direction's state: what waits to be sent, and whether it has ended.</summary>
-    private sealed class Direction(bool toEndpoint, PinnedBlockMemoryPool pool)
+    /// <summary>One direction's state: what waits to be sent, and whether it has ended (a struct inside the relay: one object per connection, not three).</summary>
+    private struct Direction(bool toEndpoint, PinnedBlockMemoryPool pool)
     {
         public bool ToEndpoint { get; } = toEndpoint;
 

@@ -21,7 +21,7 @@ internal sealed partial class SocketConnection
                 if (_waitForData)
                 {
                     // Park on a zero-byte receive so an idle connection holds no pool block.
-                    result = await _receiver.WaitForDataAsync(_socket);
+                    result = await Receiver.WaitForDataAsync(_socket);
                     if (result.HasError)
                     {
                         error = OnReceiveError(result.Error);
@@ -35,7 +35,7 @@ internal sealed partial class SocketConnection
                 }
 
                 var buffer = input.GetMemory(_minAllocBufferSize);
-                result = await _receiver.ReceiveAsync(_socket, buffer);
+                result = await Receiver.ReceiveAsync(_socket, buffer);
                 if (result.HasError)
                 {
                     error = OnReceiveError(result.Error);

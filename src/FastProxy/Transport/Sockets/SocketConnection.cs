@@ -30,7 +30,8 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
     private readonly Socket _socket;
     private EndPoint? _localEndPoint;
     private bool _localEndPointKnown;
-    private readonly SocketReceiver _receiver;
+    // Created on first use (see Receiver): a connection the epoll relay drives never receives through the runtime.
+    private SocketReceiver? _receiver;
     private readonly SocketSenderPool _senderPool;
     private readonly ILogger _logger;
     private readonly int _minAllocBufferSize;
@@ -49,11 +50,11 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
     // NotStarted until someone touches Transport (pipes) or the forwarder claims the socket (relay).
     private int _mode;
 
-    // Never disposed on purpose: it has no timer and no wait handle, and disposing it would race with
-    // the queued callback that cancels it and with late readers of ConnectionClosed.
-    private readonly CancellationTokenSource _connectionClosedSource = new();
+    // Created when someone first asks for ConnectionClosed: most connections (all the relay's) never do, and
+    // closing them then queues nothing to the thread pool. Never disposed on purpose: it has no timer and no
+    // wait handle, and disposing it would race with the queued callback that cancels it and with late readers.
+    private CancellationTokenSource? _connectionClosedSource;
 
-    private readonly Lock _closeLock = new();
     private volatile bool _socketClosed;
     private volatile Exception? _closeReason;
 
@@ -70,7 +71,6 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
         _logger = logger;
         _waitForData = waitForData;
         _senderPool = settings.SenderPool;
-        _receiver = new SocketReceiver(settings.SocketScheduler);
         MemoryPool = settings.MemoryPool;
         BulkMemoryPool = settings.BulkMemoryPool;
 
@@ -79,7 +79,6 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
         _minAllocBufferSize = settings.MemoryPool.MaxBufferSize / 2;
 
         RemoteEndPoint = remoteEndPoint ?? socket.RemoteEndPoint;
-        ConnectionClosed = _connectionClosedSource.Token;
 
         _settings = settings;
 
@@ -113,7 +112,7 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
     }
 
     /// <summary>The receive operation of this connection, for the relay (only valid after <see cref="TryClaimForRelay"/>).</summary>
-    internal SocketReceiver Receiver => _receiver;
+    internal SocketReceiver Receiver => _receiver ??= new SocketReceiver(_settings.SocketScheduler);
 
     /// <summary>The senders of this connection's I/O queue, for the relay.</summary>
     internal SocketSenderPool SenderPool => _senderPool;
@@ -139,7 +138,7 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
             return;
         }
 
-        lock (_closeLock)
+        lock (StateLock)
         {
             if (_mode == (int)ConnectionMode.Relay)
             {
@@ -194,6 +193,30 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
         }
     }
 
+    /// <summary>Cancelled (on the thread pool) when the socket closes; already cancelled when asked for after that.</summary>
+    public override CancellationToken ConnectionClosed
+    {
+        get
+        {
+            lock (StateLock)
+            {
+                if (_connectionClosedSource is null)
+                {
+                    if (_socketClosed)
+                    {
+                        return new CancellationToken(canceled: true);
+                    }
+
+                    _connectionClosedSource = new CancellationTokenSource();
+                }
+
+                return _connectionClosedSource.Token;
+            }
+        }
+
+        set => throw new NotSupportedException("A socket connection's ConnectionClosed token cannot be replaced.");
+    }
+
     /// <summary>Whether the socket has been closed or aborted (by anyone): an error seen on it afterwards is ours, not the peer's.</summary>
     internal bool IsClosed => _socketClosed;
 
@@ -202,7 +225,7 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
 
     public override MemoryPool<byte> MemoryPool { get; }
 
-    /// <summary>Starts the receive and send loops (from <see cref="EnsureStarted"/>, under the close lock).</summary>
+    /// <summary>Starts the receive and send loops (from <see cref="EnsureStarted"/>, under the state lock).</summary>
     private void Start()
     {
         // The loops live as long as the connection. Do not let them capture the caller's ExecutionContext
@@ -252,7 +275,7 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
         {
             // Never started, or driven by the relay (which has finished by now): no loop to wait for.
             Close(new ConnectionAbortedException("The connection was disposed."), abortive: false);
-            _receiver.Dispose();
+            _receiver?.Dispose();
             CancelConnectionClosedToken();
             return;
         }
@@ -283,7 +306,7 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
             Close(reason: null, abortive: false);
 
             // No operation can be pending on it any more.
-            _receiver.Dispose();
+            _receiver?.Dispose();
         }
     }
 
@@ -293,7 +316,8 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
     /// </summary>
     private bool Close(Exception? reason, bool abortive)
     {
-        lock (_closeLock)
+        CancellationTokenSource? closedSource;
+        lock (StateLock)
         {
             if (_socketClosed)
             {
@@ -308,6 +332,7 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
             }
 
             _socketClosed = true;
+            closedSource = _connectionClosedSource;
         }
 
         if (abortive)
@@ -338,7 +363,11 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
 
         // Token callbacks run user code; never run them on our stack (we may hold the caller's thread in Abort
         // or be inside an I/O completion).
-        ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.CancelConnectionClosedToken(), this, preferLocal: false);
+        if (closedSource is not null)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.CancelConnectionClosedToken(), this, preferLocal: false);
+        }
+
         return true;
     }
 
@@ -359,7 +388,7 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
     {
         try
         {
-            _connectionClosedSource.Cancel();
+            Volatile.Read(ref _connectionClosedSource)?.Cancel();
         }
         catch (Exception ex)
         {

@@ -19,7 +19,11 @@ internal abstract partial class TransportConnection : ConnectionContext
 {
     private string? _connectionId;
     private IDictionary<object, object?>? _items;
-    private readonly Lock _disposeLock = new();
+    /// <summary>
+    /// Guards this connection's state changes (dispose here, close in the derived transport): one lock per
+    /// connection, not one per concern, since idle connections are counted in thousands.
+    /// </summary>
+    private protected Lock StateLock { get; } = new();
     private Task? _disposeTask;
 
     /// <summary>Lazily generated: most connections never log, and formatting an id costs an allocation.</summary>
@@ -51,7 +55,7 @@ internal abstract partial class TransportConnection : ConnectionContext
     public sealed override async ValueTask DisposeAsync()
     {
         Task task;
-        lock (_disposeLock)
+        lock (StateLock)
         {
             task = _disposeTask ??= DisposeCoreAsync();
         }
