@@ -24,7 +24,9 @@ namespace FastProxy.Forwarding;
 [SupportedOSPlatform("linux")]
 internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
 {
-    private const int MaxReadsPerEvent = 4;
+    // Reads in a row before a busy direction lets the loop's other sockets have their turn (then it resumes after
+    // the current batch of events, see EpollLoop.Resume): 16 x 64 KiB, or 16 splices of up to 256 KiB.
+    private const int MaxReadsPerTurn = 16;
 
     // The forwarder's continuation (closing both connections, then the application's middleware after it) runs on
     // the loop only where the process opted into running socket continuations on the runtime's I/O thread, the same
@@ -44,8 +46,6 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
     private int _upstreamFd = -1;
     private bool _clientReferenced;
     private bool _upstreamReferenced;
-    private uint _clientEvents;
-    private uint _upstreamEvents;
     private bool _finished;
 
     private EpollRelay(SocketConnection client, SocketConnection upstream, ForwardedConnection connection, bool splice)
@@ -54,7 +54,8 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         _upstream = upstream;
         _connection = connection;
         _splice = splice;
-        _loop = EpollLoop.Next();
+        // The loop that connected the upstream socket still holds it: the relay stays there and re-arms it.
+        _loop = upstream.WatchedBy ?? EpollLoop.Next();
         _toEndpoint = new Direction(toEndpoint: true, upstream.BulkMemoryPool);
         _fromEndpoint = new Direction(toEndpoint: false, client.BulkMemoryPool);
 
@@ -84,11 +85,14 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
     /// <summary>On the loop thread, once the relay has its slot: starts watching both sockets for data.</summary>
     internal override void Start()
     {
-        _clientEvents = _upstreamEvents = LinuxEpoll.In;
-        if (_loop.Watch(this, _clientFd, tag: true, LinuxEpoll.In) != 0
-            || _loop.Watch(this, _upstreamFd, tag: false, LinuxEpoll.In) != 0)
+        // Edge-triggered, for good: each socket is registered once and never modified. A direction reads until the
+        // kernel has nothing more (a short read, EAGAIN, or a block waiting for its receiver) and an edge comes with
+        // the next data; a receiver with no room reports an edge when room is made.
+        const uint Events = LinuxEpoll.In | LinuxEpoll.ReadHangUp | LinuxEpoll.Out | LinuxEpoll.EdgeTriggered;
+        var upstreamWatched = ReferenceEquals(_upstream.WatchedBy, _loop);
+        if (_loop.Watch(this, _clientFd, tag: true, Events) != 0
+            || (upstreamWatched ? _loop.Rewatch(this, _upstreamFd, tag: false, Events) : _loop.Watch(this, _upstreamFd, tag: false, Events)) != 0)
         {
-            // Forgetting a descriptor that was never added fails harmlessly.
             Teardown(CloseReason.Aborted, CloseReason.Aborted, abortive: true);
         }
     }
@@ -112,10 +116,13 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
                 }
             }
 
-            if (reading.WantsRead && (events & (LinuxEpoll.In | LinuxEpoll.Error | LinuxEpoll.HangUp)) != 0)
+            if (reading.WantsRead && (events & (LinuxEpoll.In | LinuxEpoll.ReadHangUp | LinuxEpoll.Error | LinuxEpoll.HangUp)) != 0)
             {
                 handled = true;
-                if (!Pump(ref reading))
+
+                // Once the peer's FIN is in, a short read no longer means "nothing more": the FIN itself is still to be
+                // read, and it will bring no further edge.
+                if (!Pump(ref reading, untilEmpty: (events & (LinuxEpoll.ReadHangUp | LinuxEpoll.HangUp | LinuxEpoll.Error)) != 0))
                 {
                     return;
                 }
@@ -123,7 +130,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
 
             if (!handled && (events & (LinuxEpoll.Error | LinuxEpoll.HangUp)) != 0)
             {
-                // Nothing of ours waits on this socket (see UpdateInterest), yet it reported something. A hang-up alone
+                // Nothing of ours waits on this socket, yet it reported something. A hang-up alone
                 // (its peer's FIN after ours) is for the directions to find when they next use it. An error means its
                 // peer reset it, or it was aborted here (drain, idle scan, shutdown): that ends the connection, and
                 // must, since an abort waits for this loop to let go of the socket.
@@ -136,8 +143,6 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
                     return;
                 }
             }
-
-            UpdateInterest();
         }
 #pragma warning disable CA1031 // The loop thread must survive anything one connection does; the connection ends.
         catch (Exception)
@@ -151,10 +156,12 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
     }
 
     /// <summary>Reads <paramref name="direction"/>'s source and sends to its destination; false once the relay ended.</summary>
-    private bool Pump(ref Direction direction)
+    /// <param name="direction">The direction to move.</param>
+    /// <param name="untilEmpty">Read until EAGAIN or end of stream, even after a short read.</param>
+    private bool Pump(ref Direction direction, bool untilEmpty)
     {
         var scratch = _loop.Scratch;
-        for (var round = 0; round < MaxReadsPerEvent; round++)
+        for (var round = 0; round < MaxReadsPerTurn; round++)
         {
             if (direction.Splicing)
             {
@@ -172,7 +179,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
 
                 if (received == -LinuxEpoll.WouldBlock)
                 {
-                    // Drained (or a spurious wake-up): level-triggered epoll reports the next data.
+                    // Drained (or a spurious wake-up): the next data brings the next edge.
                     return true;
                 }
 
@@ -203,9 +210,10 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
                 return true;
             }
 
-            if (count < scratch.Length)
+            if (count < scratch.Length && !untilEmpty)
             {
-                // A short read: the socket is drained.
+                // A short read: the kernel had no more (it copies all it holds, backlog included), so the next data
+                // brings the next edge.
                 return true;
             }
 
@@ -225,13 +233,15 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             }
         }
 
+        // More may be waiting, and no edge will say so: come back after the other sockets' events.
+        _loop.Resume(this, tag: direction.ToEndpoint);
         return true;
     }
 
     private bool PumpSplice(ref Direction direction)
     {
         var source = FdOf(direction, source: true);
-        for (var round = 0; round < MaxReadsPerEvent; round++)
+        for (var round = 0; round < MaxReadsPerTurn; round++)
         {
             var moved = LinuxSplice.Move(source, direction.PipeWrite, SpliceRelay.PipeSize);
             if (moved <= 0)
@@ -265,8 +275,12 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             {
                 return true;
             }
+
+            // A splice that moved less than a pipe does not mean the socket is drained (the pipe's slots can run out
+            // first): only EAGAIN does, so read on.
         }
 
+        _loop.Resume(this, tag: direction.ToEndpoint);
         return true;
     }
 
@@ -324,7 +338,8 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         }
 
         // All sent: the source may hold more already.
-        return direction.HasPending || Pump(ref direction);
+        // The source was not read while this waited: whatever arrived meanwhile (a FIN too) brought its edge then.
+        return direction.HasPending || Pump(ref direction, untilEmpty: true);
     }
 
     /// <summary>Sends as much as the socket takes now; <paramref name="error"/> is an errno other than EAGAIN.</summary>
@@ -403,39 +418,11 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         Teardown(_toEndpoint.Reason, _fromEndpoint.Reason, abortive: true);
     }
 
-    /// <summary>
-    /// Watches each socket for what a direction waits for: readable when its direction may read, writable when
-    /// data waits for it. A socket nothing waits on stays watched edge-triggered with no events, which still
-    /// reports an error or hang-up once (an abort from another thread must reach the loop) instead of on every wait.
-    /// </summary>
-    private void UpdateInterest()
-    {
-        var client = Interest(_toEndpoint.WantsRead, _fromEndpoint.HasPending);
-        var upstream = Interest(_fromEndpoint.WantsRead, _toEndpoint.HasPending);
-        if (client != _clientEvents)
-        {
-            _clientEvents = client;
-            _ = _loop.Rewatch(this, _clientFd, tag: true, client);
-        }
-
-        if (upstream != _upstreamEvents)
-        {
-            _upstreamEvents = upstream;
-            _ = _loop.Rewatch(this, _upstreamFd, tag: false, upstream);
-        }
-    }
-
-    private static uint Interest(bool read, bool write)
-    {
-        var events = (read ? LinuxEpoll.In : 0) | (write ? LinuxEpoll.Out : 0);
-        return events == 0 ? LinuxEpoll.EdgeTriggered : events;
-    }
-
     private void Teardown(CloseReason toEndpoint, CloseReason fromEndpoint, bool abortive)
     {
+        // Both sockets stay registered until they are closed, which removes them: edge-triggered, they report at
+        // most a last edge or two meanwhile, which the loop drops (the slot is free or holds another relay).
         _finished = true;
-        _loop.Unwatch(_clientFd);
-        _loop.Unwatch(_upstreamFd);
         _loop.Release(this);
 
         _toEndpoint.ReleaseBuffers();

@@ -23,6 +23,7 @@ internal sealed class EpollConnect : EpollHandler, IValueTaskSource<SocketError>
     private ManualResetValueTaskSourceCore<SocketError> _completion;
     private volatile bool _cancelled;
     private volatile bool _done;
+    private bool _watched;
 
     private EpollConnect(Socket socket, int fd)
     {
@@ -33,9 +34,11 @@ internal sealed class EpollConnect : EpollHandler, IValueTaskSource<SocketError>
 
     /// <summary>
     /// Connects <paramref name="socket"/> (made non-blocking) to <paramref name="endPoint"/>. Cancelling abandons the
-    /// attempt, which then reports <see cref="SocketError.OperationAborted"/>.
+    /// attempt, which then reports <see cref="SocketError.OperationAborted"/>. <c>Loop</c> is the loop whose epoll
+    /// still holds the socket (disarmed: one-shot), for a relay to re-arm rather than add; null when the connect
+    /// finished at once.
     /// </summary>
-    public static async ValueTask<SocketError> ConnectAsync(Socket socket, IPEndPoint endPoint, CancellationToken cancellationToken)
+    public static async ValueTask<(SocketError Error, EpollLoop? Loop)> ConnectAsync(Socket socket, IPEndPoint endPoint, CancellationToken cancellationToken)
     {
         socket.Blocking = false;
         var address = endPoint.Serialize();
@@ -48,7 +51,7 @@ internal sealed class EpollConnect : EpollHandler, IValueTaskSource<SocketError>
         {
             // Loopback often connects at once; a refusal can also be immediate.
             handle.DangerousRelease();
-            return error == 0 ? SocketError.Success : LinuxEpoll.ToSocketError(error);
+            return (error == 0 ? SocketError.Success : LinuxEpoll.ToSocketError(error), null);
         }
 
         // The reference is kept until the loop has seen the outcome: the descriptor cannot be closed (and its number reused) under it.
@@ -56,18 +59,24 @@ internal sealed class EpollConnect : EpollHandler, IValueTaskSource<SocketError>
         connect._loop.Post(connect);
         using (cancellationToken.UnsafeRegister(s_cancel, connect))
         {
-            return await new ValueTask<SocketError>(connect, connect._completion.Version).ConfigureAwait(false);
+            var result = await new ValueTask<SocketError>(connect, connect._completion.Version).ConfigureAwait(false);
+            return (result, connect._watched ? connect._loop : null);
         }
     }
 
     /// <inheritdoc/>
     internal override void Start()
     {
-        var error = _loop.Watch(this, _fd, tag: false, LinuxEpoll.Out);
+        // One-shot: after its one event the socket stays in the set but reports nothing until a relay re-arms it
+        // (a modify instead of a delete and an add), or its close removes it.
+        var error = _loop.Watch(this, _fd, tag: false, LinuxEpoll.Out | LinuxEpoll.OneShot);
         if (error != 0)
         {
-            Complete(LinuxEpoll.ToSocketError(error), watched: false);
+            Complete(LinuxEpoll.ToSocketError(error));
+            return;
         }
+
+        _watched = true;
     }
 
     /// <inheritdoc/>
@@ -75,16 +84,11 @@ internal sealed class EpollConnect : EpollHandler, IValueTaskSource<SocketError>
     {
         // Writable means the handshake finished; SO_ERROR says how.
         var error = LinuxEpoll.PendingError(_fd);
-        Complete(_cancelled ? SocketError.OperationAborted : error == 0 ? SocketError.Success : LinuxEpoll.ToSocketError(error), watched: true);
+        Complete(_cancelled ? SocketError.OperationAborted : error == 0 ? SocketError.Success : LinuxEpoll.ToSocketError(error));
     }
 
-    private void Complete(SocketError result, bool watched)
+    private void Complete(SocketError result)
     {
-        if (watched)
-        {
-            _loop.Unwatch(_fd);
-        }
-
         _loop.Release(this);
         _done = true;
         _socket.SafeHandle.DangerousRelease();

@@ -30,6 +30,8 @@ internal sealed class EpollLoop
     private int _usedSlots;
     private uint _sequence;
     private int _signalled;
+    private List<(EpollHandler Handler, uint Sequence, bool Tag)> _resumed = [];
+    private List<(EpollHandler Handler, uint Sequence, bool Tag)> _resuming = [];
 
     private EpollLoop(int index)
     {
@@ -81,6 +83,13 @@ internal sealed class EpollLoop
     /// <summary>Stops watching <paramref name="fd"/>, which must still be open (a closed one has left the set by itself, a reused number would not be ours).</summary>
     public void Unwatch(int fd) => _ = LinuxEpoll.Delete(_epoll, fd);
 
+    /// <summary>
+    /// On the loop thread: calls the handler's <see cref="EpollHandler.OnEvents"/> for the socket tagged
+    /// <paramref name="tag"/> again, with a readable event, after the current batch: for a busy socket that stopped
+    /// reading to let others have their turn, and that no new edge would report.
+    /// </summary>
+    public void Resume(EpollHandler handler, bool tag) => _resumed.Add((handler, handler.Sequence, tag));
+
     /// <summary>Frees the handler's slot: events still queued for it are dropped.</summary>
     public void Release(EpollHandler handler)
     {
@@ -108,7 +117,8 @@ internal sealed class EpollLoop
         var events = (LinuxEpoll.Event*)NativeMemory.Alloc(BatchSize, (nuint)sizeof(LinuxEpoll.Event));
         while (true)
         {
-            var count = LinuxEpoll.Wait(_epoll, events, BatchSize, -1);
+            // Sockets waiting for their turn: only look for new events, do not wait for them.
+            var count = LinuxEpoll.Wait(_epoll, events, BatchSize, _resumed.Count > 0 ? 0 : -1);
             if (count < 0)
             {
                 // EINTR (a debugger, a signal): just wait again. Nothing else can fail on a valid epoll descriptor.
@@ -135,7 +145,31 @@ internal sealed class EpollLoop
                     handler.OnEvents(tag: (data & 1) != 0, events[i].Events);
                 }
             }
+
+            RunResumed();
         }
+    }
+
+    private void RunResumed()
+    {
+        if (_resumed.Count == 0)
+        {
+            return;
+        }
+
+        // Swapped, so a handler resuming again lands in the next turn, not this one.
+        (_resumed, _resuming) = (_resuming, _resumed);
+        foreach (var (handler, sequence, tag) in _resuming)
+        {
+            // Skipped when the handler was released meanwhile (its slot may hold another by now).
+            if (handler.Sequence == sequence && _slots[handler.Slot] == handler)
+            {
+                // Reported as readable with the peer's FIN possibly in: the handler reads until EAGAIN, not to a short read.
+                handler.OnEvents(tag, LinuxEpoll.In | LinuxEpoll.ReadHangUp);
+            }
+        }
+
+        _resuming.Clear();
     }
 
     private void RegisterAdded()

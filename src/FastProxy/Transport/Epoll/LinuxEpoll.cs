@@ -14,7 +14,9 @@ internal static partial class LinuxEpoll
     public const uint Out = 0x004;
     public const uint Error = 0x008;
     public const uint HangUp = 0x010;
+    public const uint ReadHangUp = 0x2000;
     public const uint EdgeTriggered = 0x80000000;
+    public const uint OneShot = 0x40000000;
 
     public const int WouldBlock = 11; // EAGAIN
     public const int Interrupted = 4; // EINTR

@@ -217,6 +217,12 @@ internal sealed partial class SocketConnection : TransportConnection, IConnectio
         set => throw new NotSupportedException("A socket connection's ConnectionClosed token cannot be replaced.");
     }
 
+    /// <summary>
+    /// The epoll loop that connected this socket and still holds it, disarmed (Linux): a relay on that loop re-arms
+    /// the registration instead of adding one. Null for accepted sockets and those the runtime connected.
+    /// </summary>
+    internal Epoll.EpollLoop? WatchedBy { get; set; }
+
     /// <summary>Whether the socket has been closed or aborted (by anyone): an error seen on it afterwards is ours, not the peer's.</summary>
     internal bool IsClosed => _socketClosed;
 

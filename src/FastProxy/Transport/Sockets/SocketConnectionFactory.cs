@@ -57,6 +57,7 @@ public sealed class SocketConnectionFactory : IConnectionFactory
 
         cancellationToken.ThrowIfCancellationRequested();
         var socket = new Socket(ipEndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        EpollLoop? watchedBy = null;
         try
         {
             if (_options.NoDelay)
@@ -64,9 +65,15 @@ public sealed class SocketConnectionFactory : IConnectionFactory
                 socket.NoDelay = true;
             }
 
-            var error = _options.ConnectThroughEpoll && OperatingSystem.IsLinux() && EpollLoop.IsSupported
-                ? await EpollConnect.ConnectAsync(socket, ipEndPoint, cancellationToken).ConfigureAwait(false)
-                : await SocketConnector.ConnectAsync(_connectors, socket, ipEndPoint, cancellationToken).ConfigureAwait(false);
+            SocketError error;
+            if (_options.ConnectThroughEpoll && OperatingSystem.IsLinux() && EpollLoop.IsSupported)
+            {
+                (error, watchedBy) = await EpollConnect.ConnectAsync(socket, ipEndPoint, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                error = await SocketConnector.ConnectAsync(_connectors, socket, ipEndPoint, cancellationToken).ConfigureAwait(false);
+            }
             if (cancellationToken.IsCancellationRequested)
             {
                 // Cancelled, or cancellation raced with the outcome: the caller asked to stop, so report that.
@@ -84,6 +91,8 @@ public sealed class SocketConnectionFactory : IConnectionFactory
             throw;
         }
 
-        return _contextFactory.Create(socket, ipEndPoint);
+        var connection = _contextFactory.Create(socket, ipEndPoint);
+        connection.WatchedBy = watchedBy;
+        return connection;
     }
 }
