@@ -210,11 +210,16 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
                 return true;
             }
 
-            if (count < scratch.Length && !untilEmpty)
+            if (count < scratch.Length)
             {
                 // A short read: the kernel had no more (it copies all it holds, backlog included), so the next data
-                // brings the next edge.
-                return true;
+                // brings the next edge. Unless a FIN may be waiting behind it: then read on to EAGAIN or the end.
+                if (!untilEmpty)
+                {
+                    return true;
+                }
+
+                continue;
             }
 
             if (_splice && !direction.SpliceRefused)
