@@ -23,9 +23,21 @@ public class ForwardingBenchmarks
     private Socket _direct = null!;
     private Socket _proxied = null!;
 
-    /// <summary>True: socket-to-socket relay (default); false: pipe-to-pipe copy.</summary>
-    [Params(true, false)]
-    public bool Relay { get; set; }
+    /// <summary>How the proxy moves the bytes.</summary>
+    public enum ForwardingPath
+    {
+        /// <summary>Socket-to-socket relay on FastProxy's epoll loops, connects included (the default on Linux x86-64).</summary>
+        EpollRelay,
+
+        /// <summary>Socket-to-socket relay on the runtime's socket engine (the default elsewhere).</summary>
+        AsyncRelay,
+
+        /// <summary>Pipe-to-pipe copy (taken when middleware reads the connection).</summary>
+        Pipes,
+    }
+
+    [Params(ForwardingPath.EpollRelay, ForwardingPath.AsyncRelay, ForwardingPath.Pipes)]
+    public ForwardingPath Path { get; set; }
 
     [GlobalSetup]
     public async Task Setup()
@@ -42,7 +54,14 @@ public class ForwardingBenchmarks
                 Ports = [new ServicePort { Port = _virtualEndPoint.Port, TargetPort = _backend.EndPoint.Port }],
             })
             .SetPod(new Pod { Name = "echo-1", Address = _backend.EndPoint.Address, Labels = new Dictionary<string, string> { ["app"] = "echo" } }));
-        _proxy = new ProxyServerBuilder(catalog).UseSockets().Configure(o => o.UseSocketRelay = Relay).Build();
+        _proxy = new ProxyServerBuilder(catalog)
+            .UseSockets(new Transport.Sockets.SocketTransportOptions { ConnectThroughEpoll = Path == ForwardingPath.EpollRelay })
+            .Configure(o =>
+            {
+                o.UseSocketRelay = Path != ForwardingPath.Pipes;
+                o.UseEpollRelay = Path == ForwardingPath.EpollRelay;
+            })
+            .Build();
         await _proxy.StartAsync();
         _direct = await Connect(_backend.EndPoint);
         _proxied = await Connect(_virtualEndPoint);
