@@ -375,11 +375,18 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
 
     private bool EndOfStream(ref Direction direction)
     {
-        // A FIN becomes a FIN; the other direction keeps flowing.
-        LinuxEpoll.ShutdownSend(FdOf(direction, source: false));
+        // A FIN becomes a FIN; the other direction keeps flowing. When this is the last direction and it ends at the
+        // upstream socket, the forwarder closes that socket as soon as the relay returns (a FIN too: everything
+        // sent to it was read by now), so the shutdown call is saved; a client socket may be kept a while by
+        // middleware after the forwarder, so it always gets its FIN here.
+        ref var other = ref Other(ref direction);
+        if (!(other.Ended && direction.ToEndpoint))
+        {
+            LinuxEpoll.ShutdownSend(FdOf(direction, source: false));
+        }
+
         direction.Ended = true;
         direction.Reason = CloseReason.EndOfStream;
-        ref var other = ref Other(ref direction);
         if (other.Ended)
         {
             Teardown(_toEndpoint.Reason, _fromEndpoint.Reason, abortive: false);

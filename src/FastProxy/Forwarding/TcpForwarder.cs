@@ -24,6 +24,7 @@ internal sealed partial class TcpForwarder
     private readonly ProxyServerOptions _options;
     private readonly ILogger _logger;
     private readonly Diagnostics.ProxyMetrics _metrics;
+    private readonly ConnectTimeouts _connectTimeouts = new();
 
     public TcpForwarder(IConnectionFactory upstream, ProxyServerOptions options, ILogger logger, Diagnostics.ProxyMetrics metrics, TimeProvider? time = null, ConnectionSet? connections = null)
     {
@@ -185,8 +186,7 @@ internal sealed partial class TcpForwarder
             }
 
             attempt++;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
-            timeout.CancelAfter(attemptTimeout);
+            using var timeout = _connectTimeouts.Start(attemptTimeout, shutdown);
 
             var attemptStarted = Stopwatch.GetTimestamp();
             try

@@ -40,13 +40,20 @@ internal sealed class EpollConnect : EpollHandler, IValueTaskSource<SocketError>
     /// </summary>
     public static async ValueTask<(SocketError Error, EpollLoop? Loop)> ConnectAsync(Socket socket, IPEndPoint endPoint, CancellationToken cancellationToken)
     {
-        socket.Blocking = false;
         var address = endPoint.Serialize();
         var handle = socket.SafeHandle;
         var referenced = false;
         handle.DangerousAddRef(ref referenced);
         var fd = (int)handle.DangerousGetHandle();
-        var error = LinuxEpoll.Connect(fd, address.Buffer.Span[..address.Size]);
+
+        // One ioctl rather than Socket.Blocking's two fcntl calls. The runtime does not learn of it; were it ever to
+        // run an operation on this socket, it makes the socket non-blocking again itself.
+        var error = LinuxEpoll.SetNonBlocking(fd);
+        if (error == 0)
+        {
+            error = LinuxEpoll.Connect(fd, address.Buffer.Span[..address.Size]);
+        }
+
         if (error != LinuxEpoll.InProgress)
         {
             // Loopback often connects at once; a refusal can also be immediate.
@@ -82,8 +89,13 @@ internal sealed class EpollConnect : EpollHandler, IValueTaskSource<SocketError>
     /// <inheritdoc/>
     internal override void OnEvents(bool tag, uint events)
     {
-        // Writable means the handshake finished; SO_ERROR says how.
-        var error = LinuxEpoll.PendingError(_fd);
+        // Writable alone means connected (as HAProxy reads it); with an error or hang-up, SO_ERROR says which.
+        var error = (events & (LinuxEpoll.Error | LinuxEpoll.HangUp)) == 0 ? 0 : LinuxEpoll.PendingError(_fd);
+        if (error == 0 && (events & (LinuxEpoll.Error | LinuxEpoll.HangUp)) != 0)
+        {
+            error = LinuxEpoll.NotConnected;
+        }
+
         Complete(_cancelled ? SocketError.OperationAborted : error == 0 ? SocketError.Success : LinuxEpoll.ToSocketError(error));
     }
 

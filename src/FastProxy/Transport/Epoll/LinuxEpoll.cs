@@ -21,6 +21,7 @@ internal static partial class LinuxEpoll
     public const int WouldBlock = 11; // EAGAIN
     public const int Interrupted = 4; // EINTR
     public const int InProgress = 115; // EINPROGRESS
+    public const int NotConnected = 107; // ENOTCONN
 
     private const int CloseOnExec = 0x80000; // EPOLL_CLOEXEC, EFD_CLOEXEC
     private const int NonBlock = 0x800; // EFD_NONBLOCK
@@ -30,6 +31,7 @@ internal static partial class LinuxEpoll
     private const int DontWait = 0x40; // MSG_DONTWAIT
     private const int NoSignal = 0x4000; // MSG_NOSIGNAL: a closed peer is EPIPE, not SIGPIPE
     private const int ShutdownWrite = 1; // SHUT_WR
+    private const nuint IoctlNonBlocking = 0x5421; // FIONBIO
     private const int ShutdownBoth = 2; // SHUT_RDWR
     private const int SocketLevel = 1; // SOL_SOCKET
     private const int SocketError = 4; // SO_ERROR
@@ -119,6 +121,13 @@ internal static partial class LinuxEpoll
         _ => System.Net.Sockets.SocketError.SocketError,
     };
 
+    /// <summary>Makes <paramref name="fd"/> non-blocking (FIONBIO); 0, or the errno.</summary>
+    public static unsafe int SetNonBlocking(int fd)
+    {
+        int on = 1;
+        return Ioctl(fd, IoctlNonBlocking, &on) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
     /// <summary>Starts a connect on a non-blocking socket; 0 (connected), or the errno (EINPROGRESS: wait until writable).</summary>
     public static unsafe int Connect(int fd, ReadOnlySpan<byte> socketAddress)
     {
@@ -207,6 +216,9 @@ internal static partial class LinuxEpoll
 
     [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
     private static unsafe partial int ConnectNative(int fd, byte* address, uint length);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    private static unsafe partial int Ioctl(int fd, nuint request, int* value);
 
     [LibraryImport("libc", EntryPoint = "getsockname", SetLastError = true)]
     private static unsafe partial int GetSockName(int fd, byte* address, uint* length);
