@@ -32,7 +32,6 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
     // the loop only where the process opted into running socket continuations on the runtime's I/O thread, the same
     // promise: nothing after the forwarder blocks. Otherwise it goes to the thread pool. (The sidecar opts in.)
     private static readonly bool s_inlineContinuations = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
-    private const int ConnectionReset = 104; // ECONNRESET
 
     private readonly SocketConnection _client;
     private readonly SocketConnection _upstream;
@@ -93,7 +92,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         if (_loop.Watch(this, _clientFd, tag: true, Events) != 0
             || (upstreamWatched ? _loop.Rewatch(this, _upstreamFd, tag: false, Events) : _loop.Watch(this, _upstreamFd, tag: false, Events)) != 0)
         {
-            Teardown(CloseReason.Aborted, CloseReason.Aborted, abortive: true);
+            Fail();
         }
     }
 
@@ -138,7 +137,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
                 var error = LinuxEpoll.PendingError(clientSide ? _clientFd : _upstreamFd);
                 if (error != 0 || failed.IsClosed)
                 {
-                    var reset = error == ConnectionReset && !failed.IsClosed;
+                    var reset = error == LinuxEpoll.ConnectionReset && !failed.IsClosed;
                     End(ref reading, reset ? CloseReason.Reset : CloseReason.Aborted, ref writing, CloseReason.ReceiverClosed);
                     return;
                 }
@@ -150,7 +149,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         {
             if (!_finished)
             {
-                Teardown(CloseReason.Aborted, CloseReason.Aborted, abortive: true);
+                Fail();
             }
         }
     }
@@ -168,27 +167,15 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
                 return PumpSplice(ref direction);
             }
 
-            var source = FdOf(direction, source: true);
-            var received = LinuxEpoll.Receive(source, scratch);
+            var received = LinuxEpoll.Receive(FdOf(direction, source: true), scratch);
             if (received <= 0)
             {
-                if (received == 0)
+                if (OnNothingRead(ref direction, received) is { } done)
                 {
-                    return EndOfStream(ref direction);
+                    return done;
                 }
 
-                if (received == -LinuxEpoll.WouldBlock)
-                {
-                    // Drained (or a spurious wake-up): the next data brings the next edge.
-                    return true;
-                }
-
-                if (received == -LinuxEpoll.Interrupted)
-                {
-                    continue;
-                }
-
-                return SourceFailed(ref direction, (int)-received);
+                continue;
             }
 
             var count = (int)received;
@@ -251,22 +238,12 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             var moved = LinuxSplice.Move(source, direction.PipeWrite, SpliceRelay.PipeSize);
             if (moved <= 0)
             {
-                if (moved == 0)
+                if (OnNothingRead(ref direction, moved) is { } done)
                 {
-                    return EndOfStream(ref direction);
+                    return done;
                 }
 
-                if (moved == -LinuxSplice.WouldBlock)
-                {
-                    return true;
-                }
-
-                if (moved == -LinuxEpoll.Interrupted)
-                {
-                    continue;
-                }
-
-                return SourceFailed(ref direction, (int)-moved);
+                continue;
             }
 
             _connection.AddBytes(direction.ToEndpoint, moved);
@@ -289,6 +266,19 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         return true;
     }
 
+    /// <summary>
+    /// A receive or splice from the source that moved nothing: the end of the stream, drained (EAGAIN: a spurious
+    /// wake-up too; the next data brings the next edge), or failed. Null when interrupted: read again.
+    /// </summary>
+    /// <returns>What the pump returns: false once the relay ended.</returns>
+    private bool? OnNothingRead(ref Direction direction, long result) => result switch
+    {
+        0 => EndOfStream(ref direction),
+        -LinuxEpoll.WouldBlock => true,
+        -LinuxEpoll.Interrupted => null,
+        _ => SourceFailed(ref direction, (int)-result),
+    };
+
     /// <summary>Moves what the pipe holds to the destination, as far as it takes it; false once the relay ended.</summary>
     private bool DrainPipe(ref Direction direction)
     {
@@ -302,7 +292,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
                 continue;
             }
 
-            if (moved == -LinuxSplice.WouldBlock)
+            if (moved == -LinuxEpoll.WouldBlock)
             {
                 return true;
             }
@@ -342,8 +332,8 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             return false;
         }
 
-        // All sent: the source may hold more already.
-        // The source was not read while this waited: whatever arrived meanwhile (a FIN too) brought its edge then.
+        // All sent. The source was not read while this waited, and what arrived meanwhile (a FIN too) brought its
+        // edge then: read it to EAGAIN now.
         return direction.HasPending || Pump(ref direction, untilEmpty: true);
     }
 
@@ -365,7 +355,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             }
             else if (sent != -LinuxEpoll.Interrupted)
             {
-                error = sent == 0 ? LinuxSplice.BadDescriptor : (int)-sent;
+                error = sent == 0 ? LinuxEpoll.BadDescriptor : (int)-sent;
                 break;
             }
         }
@@ -389,7 +379,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
         direction.Reason = CloseReason.EndOfStream;
         if (other.Ended)
         {
-            Teardown(_toEndpoint.Reason, _fromEndpoint.Reason, abortive: false);
+            Teardown(abortive: false);
             return false;
         }
 
@@ -400,7 +390,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
     {
         // A reset is passed on as a reset. A socket closed by our own abort (drain, idle scan, shutdown) was not reset by its peer.
         var source = direction.ToEndpoint ? _client : _upstream;
-        var reason = errno == ConnectionReset && !source.IsClosed ? CloseReason.Reset : CloseReason.Aborted;
+        var reason = errno == LinuxEpoll.ConnectionReset && !source.IsClosed ? CloseReason.Reset : CloseReason.Aborted;
         End(ref direction, reason, ref Other(ref direction), CloseReason.Aborted);
         return false;
     }
@@ -427,10 +417,17 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             second.Reason = secondReason;
         }
 
-        Teardown(_toEndpoint.Reason, _fromEndpoint.Reason, abortive: true);
+        Teardown(abortive: true);
     }
 
-    private void Teardown(CloseReason toEndpoint, CloseReason fromEndpoint, bool abortive)
+    /// <summary>Ends the relay abortively, both directions reported aborted (it could not start, or it threw).</summary>
+    private void Fail()
+    {
+        _toEndpoint.Reason = _fromEndpoint.Reason = CloseReason.Aborted;
+        Teardown(abortive: true);
+    }
+
+    private void Teardown(bool abortive)
     {
         // Both sockets stay registered until they are closed, which removes them: edge-triggered, they report at
         // most a last edge or two meanwhile, which the loop drops (the slot is free or holds another relay).
@@ -446,7 +443,7 @@ internal sealed class EpollRelay : EpollHandler, IValueTaskSource<RelayResult>
             _upstream.Abort(new ConnectionAbortedException("The other side of the proxied connection failed or closed."));
         }
 
-        _completion.SetResult(new RelayResult(toEndpoint, fromEndpoint));
+        _completion.SetResult(new RelayResult(_toEndpoint.Reason, _fromEndpoint.Reason));
     }
 
     private bool TryReference()

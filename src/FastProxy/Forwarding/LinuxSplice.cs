@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
@@ -17,11 +16,6 @@ internal static partial class LinuxSplice
     private const int PipeCloseOnExec = 0x80000; // O_CLOEXEC
     private const int FcntlSetPipeSize = 1031; // F_SETPIPE_SZ
 
-    /// <summary>EAGAIN: the source has nothing to read, or the destination cannot take more.</summary>
-    public const int WouldBlock = 11;
-
-    /// <summary>EBADF: the descriptor was closed (by the other direction or an abort).</summary>
-    public const int BadDescriptor = 9;
 
     /// <summary>Moves up to <paramref name="length"/> bytes from <paramref name="from"/> to <paramref name="to"/>; never blocks.</summary>
     /// <returns>Bytes moved (0: end of stream), or -errno.</returns>
@@ -61,9 +55,6 @@ internal static partial class LinuxSplice
     }
 
     public static void Close(int fd) => _ = CloseNative(fd);
-
-    /// <summary>The socket error an errno from splice means, for the close reason and the reset decision.</summary>
-    public static SocketError ToSocketError(int errno) => Transport.Epoll.LinuxEpoll.ToSocketError(errno);
 
     [LibraryImport("libc", EntryPoint = "splice", SetLastError = true)]
     private static partial long Splice(int fdIn, IntPtr offIn, int fdOut, IntPtr offOut, nuint length, uint flags);

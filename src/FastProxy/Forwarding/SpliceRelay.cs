@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.Versioning;
 using FastProxy.Connections;
+using FastProxy.Transport.Epoll;
 using FastProxy.Transport.Sockets;
 using Microsoft.AspNetCore.Connections;
 
@@ -45,7 +46,7 @@ internal static class SpliceRelay
                 }
 
                 var moved = SpliceSocket(source.Socket, pipeWrite, toSocket: false);
-                if (moved == -LinuxSplice.WouldBlock)
+                if (moved == -LinuxEpoll.WouldBlock)
                 {
                     // A spurious wake-up: nothing to read after all.
                     continue;
@@ -53,7 +54,7 @@ internal static class SpliceRelay
 
                 if (moved < 0)
                 {
-                    return SocketRelay.OnReceiveError(LinuxSplice.ToSocketError((int)-moved), destination);
+                    return SocketRelay.OnReceiveError(LinuxEpoll.ToSocketError((int)-moved), destination);
                 }
 
                 if (moved == 0)
@@ -90,9 +91,9 @@ internal static class SpliceRelay
                 continue;
             }
 
-            if (moved != -LinuxSplice.WouldBlock)
+            if (moved != -LinuxEpoll.WouldBlock)
             {
-                destination.Abort(new ConnectionAbortedException($"Sending to the proxied connection failed: {LinuxSplice.ToSocketError((int)-moved)}."));
+                destination.Abort(new ConnectionAbortedException($"Sending to the proxied connection failed: {LinuxEpoll.ToSocketError((int)-moved)}."));
                 return false;
             }
 
@@ -132,7 +133,7 @@ internal static class SpliceRelay
         }
         catch (ObjectDisposedException)
         {
-            return -LinuxSplice.BadDescriptor;
+            return -LinuxEpoll.BadDescriptor;
         }
         finally
         {

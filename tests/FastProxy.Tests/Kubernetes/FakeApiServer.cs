@@ -94,19 +94,8 @@ internal sealed class FakeApiServer : IAsyncDisposable
     /// <see cref="DropWatches"/> or <see cref="ResetWatches"/> ends it rather than racing the client's
     /// first watch request (which would then consume a script meant for the resumed watch).
     /// </summary>
-    public async Task WhenWatchHeldAsync(string path)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!(_held.TryGetValue(path, out var count) && count > 0))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"no watch on {path} was held open within 10 s");
-            }
-
-            await Task.Delay(10);
-        }
-    }
+    public Task WhenWatchHeldAsync(string path)
+        => KubernetesTestEnvironment.EventuallyAsync(() => _held.TryGetValue(path, out var count) && count > 0, $"a watch on {path} is held open", TimeSpan.FromSeconds(10));
 
     /// <summary>Ends every watch stream that is open now (the client sees a clean end of stream).</summary>
     public void DropWatches()

@@ -106,10 +106,10 @@ internal sealed class KubernetesTestEnvironment : IAsyncDisposable
 
     public bool HasService(string name) => Catalog.Current.TryGetService(new NamespacedName("shop", name), out _);
 
-    /// <summary>Polls (every 10 ms, at most 15 s) until <paramref name="condition"/> holds; fails naming <paramref name="what"/>.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what)
+    /// <summary>Polls (every 10 ms, at most 15 s unless told) until <paramref name="condition"/> holds; fails naming <paramref name="what"/>.</summary>
+    public static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)

@@ -90,10 +90,10 @@ internal sealed class EpollConnect : EpollHandler, IValueTaskSource<SocketError>
     internal override void OnEvents(bool tag, uint events)
     {
         // Writable alone means connected (as HAProxy reads it); with an error or hang-up, SO_ERROR says which.
-        var error = (events & (LinuxEpoll.Error | LinuxEpoll.HangUp)) == 0 ? 0 : LinuxEpoll.PendingError(_fd);
-        if (error == 0 && (events & (LinuxEpoll.Error | LinuxEpoll.HangUp)) != 0)
+        var error = 0;
+        if ((events & (LinuxEpoll.Error | LinuxEpoll.HangUp)) != 0)
         {
-            error = LinuxEpoll.NotConnected;
+            error = LinuxEpoll.PendingError(_fd) is var pending and not 0 ? pending : LinuxEpoll.NotConnected;
         }
 
         Complete(_cancelled ? SocketError.OperationAborted : error == 0 ? SocketError.Success : LinuxEpoll.ToSocketError(error));

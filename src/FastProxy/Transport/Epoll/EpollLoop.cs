@@ -30,8 +30,8 @@ internal sealed class EpollLoop
     private int _usedSlots;
     private uint _sequence;
     private int _signalled;
-    private List<(EpollHandler Handler, uint Sequence, bool Tag)> _resumed = [];
-    private List<(EpollHandler Handler, uint Sequence, bool Tag)> _resuming = [];
+    private List<(EpollHandler Handler, bool Tag)> _resumed = [];
+    private List<(EpollHandler Handler, bool Tag)> _resuming = [];
 
     private EpollLoop(int index)
     {
@@ -88,7 +88,7 @@ internal sealed class EpollLoop
     /// <paramref name="tag"/> again, with a readable event, after the current batch: for a busy socket that stopped
     /// reading to let others have their turn, and that no new edge would report.
     /// </summary>
-    public void Resume(EpollHandler handler, bool tag) => _resumed.Add((handler, handler.Sequence, tag));
+    public void Resume(EpollHandler handler, bool tag) => _resumed.Add((handler, tag));
 
     /// <summary>Frees the handler's slot: events still queued for it are dropped.</summary>
     public void Release(EpollHandler handler)
@@ -159,10 +159,10 @@ internal sealed class EpollLoop
 
         // Swapped, so a handler resuming again lands in the next turn, not this one.
         (_resumed, _resuming) = (_resuming, _resumed);
-        foreach (var (handler, sequence, tag) in _resuming)
+        foreach (var (handler, tag) in _resuming)
         {
-            // Skipped when the handler was released meanwhile (its slot may hold another by now).
-            if (handler.Sequence == sequence && _slots[handler.Slot] == handler)
+            // Skipped when the handler was released meanwhile (handlers are never reused; its slot is free or holds another).
+            if (_slots[handler.Slot] == handler)
             {
                 // Reported as readable with the peer's FIN possibly in: the handler reads until EAGAIN, not to a short read.
                 handler.OnEvents(tag, LinuxEpoll.In | LinuxEpoll.ReadHangUp);

@@ -18,8 +18,11 @@ internal static partial class LinuxEpoll
     public const uint EdgeTriggered = 0x80000000;
     public const uint OneShot = 0x40000000;
 
+    // The errnos the loops and splice(2) act on; ToSocketError maps the rest.
     public const int WouldBlock = 11; // EAGAIN
     public const int Interrupted = 4; // EINTR
+    public const int BadDescriptor = 9; // EBADF: closed by the other direction or an abort
+    public const int ConnectionReset = 104; // ECONNRESET
     public const int InProgress = 115; // EINPROGRESS
     public const int NotConnected = 107; // ENOTCONN
 
@@ -105,16 +108,16 @@ internal static partial class LinuxEpoll
     public static System.Net.Sockets.SocketError ToSocketError(int errno) => errno switch
     {
         1 or 13 => System.Net.Sockets.SocketError.AccessDenied, // EPERM, EACCES
-        9 => System.Net.Sockets.SocketError.OperationAborted, // EBADF: closed by the other direction or an abort
+        BadDescriptor => System.Net.Sockets.SocketError.OperationAborted,
         32 => System.Net.Sockets.SocketError.Shutdown, // EPIPE
         97 => System.Net.Sockets.SocketError.AddressFamilyNotSupported,
         98 => System.Net.Sockets.SocketError.AddressAlreadyInUse,
         99 => System.Net.Sockets.SocketError.AddressNotAvailable,
         101 => System.Net.Sockets.SocketError.NetworkUnreachable,
         103 => System.Net.Sockets.SocketError.ConnectionAborted,
-        104 => System.Net.Sockets.SocketError.ConnectionReset,
+        ConnectionReset => System.Net.Sockets.SocketError.ConnectionReset,
         105 => System.Net.Sockets.SocketError.NoBufferSpaceAvailable,
-        107 => System.Net.Sockets.SocketError.NotConnected,
+        NotConnected => System.Net.Sockets.SocketError.NotConnected,
         110 => System.Net.Sockets.SocketError.TimedOut,
         111 => System.Net.Sockets.SocketError.ConnectionRefused,
         113 => System.Net.Sockets.SocketError.HostUnreachable,
